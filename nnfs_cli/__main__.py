@@ -1,0 +1,3 @@
+from nnfs_cli.cli import main
+
+main()

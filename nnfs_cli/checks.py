@@ -1,0 +1,349 @@
+"""Check helpers shared by every grader. No grader re-implements one of these.
+
+Each raises `GradeFailure` with a message that teaches: what was checked, on which input,
+expected versus got, where, by what relative error, and a hint.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from nnfs_cli.diagnosis import signature
+from nnfs_cli.grading.result import Diagnosis
+
+TINY = 1e-12
+# float32 carries ~7 significant digits; after O(100) operations 1e-5 relative is honest.
+FLOAT32_RTOL, FLOAT32_ATOL = 2e-5, 1e-6
+
+
+class GradeFailure(AssertionError):
+    """A check failed; `str()` is the learner-facing message."""
+
+    def __init__(self, message: str, diagnosis: Diagnosis | None = None, extra: dict | None = None):
+        super().__init__(message)
+        self.diagnosis = diagnosis
+        self.extra = extra or {}
+
+
+def fail(what: str, detail: str, *, on: str = "", hint: str = "", **kw) -> GradeFailure:
+    lines = [what, f"  checked: {detail}" if detail else ""]
+    if on:
+        lines.append(f"  input: {on}")
+    if hint:
+        lines.append(f"  hint: {hint}")
+    return GradeFailure("\n".join(line for line in lines if line), **kw)
+
+
+def describe(**arrays: object) -> str:
+    """'x (4, 3) float64, W (3, 5) float64' for the inputs of a check."""
+    parts = []
+    for name, a in arrays.items():
+        if isinstance(a, np.ndarray):
+            parts.append(f"{name} {tuple(a.shape)} {a.dtype}")
+        else:
+            parts.append(f"{name}={a!r}")
+    return ", ".join(parts)
+
+
+def rel_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise |a - b| / max(|a| + |b|, tiny): 0 is exact, 1 is unrelated."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), TINY)
+
+
+def _fmt(a: np.ndarray, limit: int = 6) -> str:
+    flat = np.asarray(a).ravel()
+    text = np.array2string(flat[:limit], precision=5, separator=", ", suppress_small=False)
+    return text[:-1] + ", ...]" if flat.size > limit else text
+
+
+def as_array(got: object, what: str, on: str = "") -> np.ndarray:
+    if isinstance(got, np.ndarray):
+        return got
+    if isinstance(got, bool | int | float | np.number):
+        return np.asarray(got)
+    if isinstance(got, list | tuple):
+        try:
+            arr = np.asarray(got, dtype=np.float64)
+            return arr
+        except (TypeError, ValueError):
+            pass
+    raise fail(f"{what}: expected a NumPy array, got {type(got).__name__}", "the type of the result", on=on,
+               hint="return a NumPy array (np.asarray(...)); did the function return None by accident?")
+
+
+def tolerances(got: np.ndarray, rtol: float, atol: float) -> tuple[float, float]:
+    """Loosen to float32 precision when the learner computed in float32 (a correct choice)."""
+    if got.dtype in (np.float32, np.float16):
+        return max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_ATOL)
+    return rtol, atol
+
+
+def assert_shape(got: object, shape: Sequence[int], what: str, on: str = "") -> np.ndarray:
+    arr = as_array(got, what, on)
+    if tuple(arr.shape) != tuple(shape):
+        diag = None
+        if arr.ndim == 2 and tuple(arr.shape[::-1]) == tuple(shape):
+            diag = Diagnosis("signature", "transposed", f"shape {arr.shape} is the transpose of {tuple(shape)}: a missing or extra .T")
+        raise fail(f"{what}: wrong shape", f"expected shape {tuple(shape)}, got {tuple(arr.shape)}", on=on, diagnosis=diag,
+                   hint="print the shapes of the intermediate arrays; (N, D) means N samples of D features")
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise fail(f"{what}: wrong dtype", f"expected real numbers, got dtype {arr.dtype}", on=on)
+    return arr
+
+
+def assert_close(
+    got: object,
+    expected: object,
+    what: str,
+    *,
+    on: str = "",
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    hint: str = "",
+    batch: int | None = None,
+    others: Mapping[str, np.ndarray] | None = None,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    large_input: bool = False,
+) -> np.ndarray:
+    """Values of `got` equal `expected` elementwise: |got - exp| <= atol + rtol |exp|.
+
+    Default tolerances are for float64 against a float64 reference (exact math, rounding
+    only). A float32 result is compared at float32 precision. `others` are the other
+    expected outputs of the same call (to recognise swapped returns), `inputs` the inputs
+    (to recognise an input returned unchanged), `batch` the batch size (to name 1/N).
+    """
+    exp = np.asarray(expected, dtype=np.float64)
+    arr = assert_shape(got, exp.shape, what, on) if exp.shape else as_array(got, what, on)
+    if arr.shape != exp.shape:
+        raise fail(f"{what}: wrong shape", f"expected shape {exp.shape}, got {arr.shape}", on=on)
+    rtol, atol = tolerances(arr, rtol, atol)
+    val = arr.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        ok = np.isclose(val, exp, rtol=rtol, atol=atol, equal_nan=True)
+    if ok.all():
+        return arr
+    diag = signature(val, exp, rtol=rtol, atol=atol, batch=batch, others=others, inputs=inputs, large_input=large_input)
+    if not np.isfinite(val).all() and np.isfinite(exp).all():
+        idx = np.unravel_index(int(np.argmax(~np.isfinite(val))), val.shape) if val.ndim else ()
+        detail = f"{int((~np.isfinite(val)).sum())} of {val.size} values are NaN or inf where the exact result is finite"
+    else:
+        err = np.where(ok, 0.0, np.abs(val - exp))
+        idx = np.unravel_index(int(np.argmax(err)), val.shape) if val.ndim else ()
+        detail = f"{int((~ok).sum())} of {val.size} values differ (tolerance rtol={rtol:g}, atol={atol:g})"
+    e, g = exp[idx], val[idx]
+    where = f" at index {list(map(int, idx))}" if val.ndim else ""
+    lines = [
+        f"{what}: wrong values",
+        f"  checked: {detail}",
+        f"  input: {on}" if on else "",
+        f"  expected{where}: {e:.8g}   got: {g:.8g}   relative error: {float(rel_error(g, e)):.2e}",
+        f"  expected: {_fmt(exp)}" if val.ndim else "",
+        f"  got:      {_fmt(val)}" if val.ndim else "",
+        f"  hint: {hint}" if hint else "",
+    ]
+    raise GradeFailure("\n".join(x for x in lines if x), diagnosis=diag)
+
+
+def assert_true(condition: bool, what: str, detail: str, *, on: str = "", hint: str = "") -> None:
+    """A property check (e.g. 'KL >= 0'); the message says what property failed."""
+    if not condition:
+        raise fail(what, detail, on=on, hint=hint)
+
+
+def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Central differences of a scalar function, in float64, one coordinate at a time.
+
+    h = 1e-5 balances truncation (~h^2) against roundoff (~1e-16 |f| / h) in float64.
+    """
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        fp = float(f(x))
+        x[i] = old - h
+        fm = float(f(x))
+        x[i] = old
+        grad[i] = (fp - fm) / (2 * h)
+    return grad
+
+
+def numerical_derivative(f: Callable[[np.ndarray], np.ndarray], z: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Central differences of an elementwise function, all elements at once, in float64.
+
+    Each element's difference involves only its own value, so roundoff stays ~1e-16 |f(z)| / h.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    return (np.asarray(f(z + h), np.float64) - np.asarray(f(z - h), np.float64)) / (2 * h)
+
+
+def assert_gradient(
+    analytic: object,
+    numeric: np.ndarray,
+    what: str,
+    *,
+    on: str = "",
+    tol: float = 1e-6,
+    hint: str = "",
+    batch: int | None = None,
+    others: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Analytic gradient vs central differences: max relative error <= tol.
+
+    The relative error's floor is 1e-4 of the gradient's scale, so entries that are 0 in
+    exact arithmetic do not turn finite-difference noise (~1e-10) into a huge ratio; an
+    absolute error above ~1e-10 of the scale still fails.
+    """
+    numeric = np.asarray(numeric, dtype=np.float64)
+    arr = assert_shape(analytic, numeric.shape, what, on)
+    a = arr.astype(np.float64)
+    if a.dtype != arr.dtype or arr.dtype == np.float32:
+        tol = max(tol, 1e-3) if arr.dtype == np.float32 else tol  # float32 gradients: ~1e-4 honest
+    floor = 1e-4 * max(float(np.abs(numeric).max(initial=0.0)), 1e-3)
+    err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)
+    if not np.isfinite(a).all() or err.max(initial=0.0) > tol:
+        diag = signature(a, numeric, rtol=max(tol, 1e-6), atol=floor, batch=batch, others=others)
+        idx = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(err), err, np.inf))), a.shape) if a.ndim else ()
+        where = f" at index {list(map(int, idx))}" if a.ndim else ""
+        lines = [
+            f"{what}: gradient does not match central differences",
+            f"  checked: max relative error {float(np.nanmax(np.where(np.isfinite(err), err, np.inf))):.2e} (allowed {tol:g}), {int((err > tol).sum())} of {a.size} entries off",
+            f"  input: {on}" if on else "",
+            f"  numerical{where}: {numeric[idx]:.8g}   yours: {a[idx]:.8g}",
+            f"  numerical: {_fmt(numeric)}" if a.ndim else "",
+            f"  yours:     {_fmt(a)}" if a.ndim else "",
+            f"  hint: {hint}" if hint else "",
+        ]
+        raise GradeFailure("\n".join(x for x in lines if x), diagnosis=diag)
+    return arr
+
+
+def loss_plot(curves: Mapping[str, Sequence[float]], title: str, width: int = 60, height: int = 12) -> str:
+    """A small terminal plot of loss curves (plotext), as text."""
+    try:
+        import plotext as plt
+    except ImportError:  # plotting is a nicety; the numbers are in the message anyway
+        return ""
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    plt.theme("clear")
+    for label, ys in curves.items():
+        ys = [float(y) for y in ys if np.isfinite(y)]
+        if ys:
+            plt.plot(list(range(1, len(ys) + 1)), ys, label=label)
+    plt.title(title)
+    plt.xlabel("step")
+    return plt.build()
+
+
+def assert_converges(
+    losses: Iterable[float],
+    target: float,
+    what: str,
+    *,
+    budget: int,
+    on: str = "",
+    reference: Sequence[float] | None = None,
+    hint: str = "",
+    higher_is_better: bool = False,
+) -> list[float]:
+    """The curve reaches `target` within `budget` steps; a failure shows the curve."""
+    curve = [float(x) for x in np.asarray(as_array(list(losses), what, on), dtype=np.float64).ravel()]
+    within = curve[:budget]
+    finite = [x for x in within if np.isfinite(x)]
+    best = (max if higher_is_better else min)(finite) if finite else float("nan")
+    reached = bool(finite) and (best >= target if higher_is_better else best <= target)
+    if reached:
+        return curve
+    curves = {"yours": curve} | ({"reference": list(reference)} if reference is not None else {})
+    word = "reach" if higher_is_better else "get down to"
+    detail = f"best {best:.4g} in {len(within)} steps; needed to {word} {target:g} within {budget}"
+    if len(within) and not finite:
+        detail = "every value is NaN or inf: the training diverged (learning rate too large, or a sign error?)"
+    msg = "\n".join(x for x in [f"{what}: did not converge", f"  checked: {detail}", f"  input: {on}" if on else "",
+                                 f"  first values: {_fmt(np.asarray(curve), 5)}", f"  hint: {hint}" if hint else ""] if x)
+    plot = loss_plot(curves, what)
+    raise GradeFailure(msg + ("\n" + plot if plot else ""), extra={"curves": curves, "title": what})
+
+
+def torch_oracle(fn: Callable, *arrays: np.ndarray, grad_of: Sequence[int] = ()) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Run `fn` on float64 torch tensors; return its output and d(sum(out * weights))/d(arrays[i]).
+
+    `grad_of` lists the positions of the arrays to differentiate; the scalar whose gradient
+    is taken is `(out * upstream).sum()` when fn returns (out, upstream), else `out.sum()`.
+    """
+    import torch
+
+    tensors = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=i in grad_of) for i, a in enumerate(arrays)]
+    out = fn(*tensors)
+    upstream = None
+    if isinstance(out, tuple):
+        out, upstream = out
+    if grad_of:
+        scalar = (out * torch.as_tensor(upstream, dtype=torch.float64)).sum() if upstream is not None else out.sum()
+        grads = torch.autograd.grad(scalar, [tensors[i] for i in grad_of])
+        return out.detach().numpy(), [g.numpy() for g in grads]
+    return out.detach().numpy(), []
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else ""
+    return ""
+
+
+def imported_modules(source: str) -> set[str]:
+    """Top-level modules a source imports, also through __import__, importlib or exec strings."""
+    found: set[str] = set()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return found
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name.partition(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.partition(".")[0])
+        elif isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            first = node.args[0] if node.args else None
+            if name in ("__import__", "importlib.import_module", "import_module") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.add(first.value.partition(".")[0])
+            elif name in ("exec", "eval", "compile") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found |= imported_modules(first.value)
+    return found
+
+
+def calls_in_function(source: str, function: str) -> dict[str, int]:
+    """Dotted names called (and '@' used) inside one function: {name: first line}."""
+    tree = ast.parse(source)
+    found: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call) and (name := _dotted(sub.func)):
+                    found.setdefault(name, sub.lineno)
+                elif isinstance(sub, ast.BinOp | ast.AugAssign) and isinstance(sub.op, ast.MatMult):
+                    found.setdefault("@", sub.lineno)
+    return found
+
+
+def assert_not_using(source: str, function: str, forbidden: Iterable[str], why: str) -> None:
+    """From-scratch integrity for one function: none of `forbidden` is called inside it.
+
+    Names match by suffix, so 'matmul' catches np.matmul and numpy.matmul.
+    """
+    used = calls_in_function(source, function)
+    for name, line in used.items():
+        for bad in forbidden:
+            if name == bad or name.endswith("." + bad):
+                raise fail(f"{function}: uses {name} (line {line})", f"{function} must not call {bad}", hint=why)

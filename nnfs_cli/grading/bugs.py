@@ -1,0 +1,52 @@
+"""Known bugs: a mistake learners really make, declared once, used twice.
+
+A `KnownBug` replaces one function of the reference with wrong code. The tests prove the
+grader fails it (in the parts listed in `fails`), and the grader uses it as an error
+model: when a learner's output matches the bug's output, the failure names the mistake.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import textwrap
+import types
+from dataclasses import dataclass, field
+from functools import cache
+
+from nnfs_cli.catalog import Topic
+
+
+@dataclass(frozen=True)
+class KnownBug:
+    name: str  # short, kebab-case: "bias-grad-not-summed"
+    function: str  # the function whose code it replaces
+    hint: str  # one line: how to fix it
+    code: str  # the wrong function, a complete `def`
+    fails: tuple[str, ...] = field(default=())  # parts that must fail (default: `function`)
+
+    @property
+    def failing_parts(self) -> tuple[str, ...]:
+        return self.fails or (self.function,)
+
+
+def load_bugs(topic: Topic) -> list[KnownBug]:
+    if not topic.bugs_path.exists():
+        return []
+    spec = importlib.util.spec_from_file_location(f"nnfs_bugs_{topic.module_name}", topic.bugs_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.BUGS)
+
+
+def variant_source(topic: Topic, bug: KnownBug) -> str:
+    """The reference with one function replaced: later `def`s win in Python."""
+    reference = topic.solution_path.read_text(encoding="utf-8")
+    return f"{reference}\n\n# known bug: {bug.name}\n{textwrap.dedent(bug.code).strip()}\n"
+
+
+@cache
+def variant_module(topic: Topic, bug_name: str) -> types.ModuleType:
+    bug = next(b for b in load_bugs(topic) if b.name == bug_name)
+    module = types.ModuleType(f"{topic.module_name}__{bug.name.replace('-', '_')}")
+    exec(compile(variant_source(topic, bug), f"<known bug {bug.name}>", "exec"), module.__dict__)
+    return module

@@ -1,0 +1,261 @@
+"""The pytest plugin every grader runs under (`pytest -p nnfs_cli.grading.plugin`).
+
+It gives graders their fixtures (`learner`, `ref`, `learner_source`, `topic`), records
+every learner call of a test, turns each test's outcome into a `TestResult` (with a
+teaching message and, when the evidence is exact, a diagnosis) and writes them all as
+JSON for the runner. Learner code runs only in the sandbox worker.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnfs_cli.catalog import content_root, load_catalog
+from nnfs_cli.checks import GradeFailure
+from nnfs_cli.grading.bugs import load_bugs, variant_module
+from nnfs_cli.grading.result import Diagnosis, TestResult
+from nnfs_cli.sandbox.client import LearnerError, Sandbox, SandboxConfig
+from nnfs_cli.sandbox.source import read_submission
+
+FROM_SCRATCH_FORBIDDEN = ("torch", "tensorflow", "jax", "keras", "sklearn")
+_CALLS = pytest.StashKey[list]()
+
+
+@dataclass
+class _State:
+    topic: object
+    sandbox: Sandbox
+    result_path: Path
+    results: list[TestResult] = field(default_factory=list)
+    collect_errors: list[str] = field(default_factory=list)
+    current: list | None = None
+    reference: object = None
+
+
+_state: _State | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nnfs")
+    group.addoption("--nnfs-topic", help="topic id to grade")
+    group.addoption("--nnfs-target", help="the submission (.py or .ipynb)")
+    group.addoption("--nnfs-result", help="where to write the JSON results")
+    group.addoption("--nnfs-parts", default="", help="comma-separated parts to run (default all)")
+    group.addoption("--nnfs-protect", action="append", default=[], help="a folder learner code may not open")
+    group.addoption("--nnfs-call-timeout", type=float, default=10.0, help="seconds per learner call")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _state
+    config.addinivalue_line("markers", "part(name, points=1): the exercise function a test grades, and its points")
+    if not config.getoption("--nnfs-topic"):
+        return
+    topic = load_catalog().get(config.getoption("--nnfs-topic"))
+    target = Path(config.getoption("--nnfs-target")).resolve()
+    root = content_root()
+    protect = [str(root / "solutions"), str(root / "graders"), *config.getoption("--nnfs-protect")]
+    sandbox = Sandbox(
+        read_submission(target),
+        topic.module_name,
+        SandboxConfig(
+            forbidden_imports=FROM_SCRATCH_FORBIDDEN if topic.phase <= 4 else (),
+            protected=tuple(protect),
+            call_timeout=config.getoption("--nnfs-call-timeout"),
+        ),
+    )
+    sandbox.start()  # the worker starts while pytest collects
+    _state = _State(topic, sandbox, Path(config.getoption("--nnfs-result")))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = {p for p in config.getoption("--nnfs-parts").split(",") if p}
+    if not wanted:
+        return
+    keep = [i for i in items if _part(i)[0] in wanted]
+    config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+    items[:] = keep
+
+
+def _part(item: pytest.Item) -> tuple[str, float]:
+    mark = item.get_closest_marker("part")
+    if mark is None:
+        return "?", 0.0
+    return mark.args[0], float(mark.kwargs.get("points", mark.args[1] if len(mark.args) > 1 else 1))
+
+
+class LearnerFunction:
+    """A learner function seen from the grader: calls go to the sandbox and are recorded."""
+
+    def __init__(self, sandbox: Sandbox, name: str, timeout: float | None = None) -> None:
+        self._sandbox, self._name, self._timeout = sandbox, name, timeout
+
+    def with_timeout(self, seconds: float) -> LearnerFunction:
+        """The same function with a longer limit (training loops)."""
+        return LearnerFunction(self._sandbox, self._name, seconds)
+
+    def __call__(self, *args, **kwargs):
+        result = self._sandbox.call(self._name, args, kwargs, self._timeout)
+        if _state is not None and _state.current is not None:
+            _state.current.append((self._name, copy.deepcopy(args), copy.deepcopy(kwargs), result))
+        return result
+
+
+class Learner:
+    """`learner.sigmoid(z)` calls the learner's `sigmoid` in the sandbox."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+
+    def __getattr__(self, name: str) -> LearnerFunction:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return LearnerFunction(self._sandbox, name)
+
+
+@pytest.fixture(scope="session")
+def topic():
+    return _state.topic
+
+
+@pytest.fixture(scope="session")
+def learner() -> Learner:
+    return Learner(_state.sandbox)
+
+
+@pytest.fixture(scope="session")
+def learner_source() -> str:
+    """The submission's Python source (a notebook's code cells joined)."""
+    return _state.sandbox.submission.source
+
+
+def _load_reference():
+    if _state.reference is None:
+        path = _state.topic.solution_path
+        spec = importlib.util.spec_from_file_location(f"nnfs_reference_{_state.topic.module_name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _state.reference = module
+    return _state.reference
+
+
+@pytest.fixture(scope="session")
+def ref():
+    """The trusted reference solution, imported in the grader process."""
+    return _load_reference()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_CALLS] = []
+    if _state is not None:
+        _state.current = item.stash[_CALLS]
+
+
+def _same(a: object, b: object) -> bool:
+    """Outputs equal within float32-level tolerance (evidence for a known-bug match)."""
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return a == b
+    return x.shape == y.shape and bool(np.allclose(x, y, rtol=1e-5, atol=1e-8, equal_nan=True))
+
+
+def _known_bug(part: str, calls: list) -> Diagnosis | None:
+    """The known bug that reproduces every recorded learner output of this test, if any."""
+    calls = [c for c in calls if c[3] is not None]
+    if not calls:
+        return None
+    reference = _load_reference()
+    for bug in load_bugs(_state.topic):
+        if part not in bug.failing_parts:
+            continue
+        variant = variant_module(_state.topic, bug.name)
+        shows = False
+        try:
+            for name, args, kwargs, got in calls:
+                theirs = getattr(variant, name)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+                if not _same(theirs, got):
+                    break
+                ours = getattr(reference, name)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+                shows = shows or not _same(theirs, ours)
+            else:
+                if shows:
+                    return Diagnosis("known-bug", bug.name, bug.hint)
+        except Exception:
+            continue
+    return None
+
+
+def _message(exc: BaseException) -> tuple[str, str, Diagnosis | None, dict]:
+    """(message, status, diagnosis, extra) for a failed test's exception."""
+    if isinstance(exc, GradeFailure):
+        return str(exc), "failed", exc.diagnosis, exc.extra
+    if isinstance(exc, LearnerError):
+        status = "not-implemented" if exc.not_implemented else "error"
+        return str(exc), status, None, {}
+    if isinstance(exc, AssertionError):
+        return str(exc) or "a check failed", "failed", None, {}
+    return (
+        f"could not check your result ({type(exc).__name__}: {exc}); does it have the type and "
+        "shape the docstring asks for?",
+        "error",
+        None,
+        {},
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if _state is None or report.when == "teardown" or (report.when == "setup" and report.passed):
+        return
+    part, points = _part(item)
+    doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+    if report.passed:
+        _state.results.append(TestResult(item.name, part, True, points, points, "", "passed", None, {"description": doc[0] if doc else ""}))
+        _state.current = None
+        return
+    if report.skipped:
+        return
+    exc = call.excinfo.value if call.excinfo else RuntimeError(report.longreprtext)
+    message, status, diagnosis, extra = _message(exc)
+    if isinstance(exc, GradeFailure):
+        diagnosis = _known_bug(part, item.stash.get(_CALLS, [])) or diagnosis
+    if part == "?":
+        message = f"grader error: test {item.name} has no @pytest.mark.part marker"
+        status = "error"
+    extra = dict(extra) | {"description": doc[0] if doc else ""}
+    _state.results.append(TestResult(item.name, part, False, 0.0, points, message, status, diagnosis, extra))
+    _state.current = None
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if _state is not None and report.failed:
+        _state.collect_errors.append(report.longreprtext[-3000:])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _state is None:
+        return
+    # Kill the learner's process group *before* writing: nothing of theirs outlives this.
+    _state.sandbox.close()
+    payload = {
+        "tests": [t.to_json() for t in _state.results],
+        "collect_errors": _state.collect_errors,
+        "learner_output_bytes": _state.sandbox.output_bytes,
+    }
+    tmp = _state.result_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, default=float), encoding="utf-8")
+    os.replace(tmp, _state.result_path)

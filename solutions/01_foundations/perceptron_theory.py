@@ -1,0 +1,106 @@
+"""# The neuron and its activations
+
+A single artificial neuron weighs its inputs, adds a bias and passes the sum through an
+**activation function**:
+
+    z = w . x + b            (pre-activation, a number per sample)
+    a = f(z)                 (the neuron's output)
+
+For a batch `X` of shape `(N, D)`, `z = X @ w + b` has shape `(N,)`.
+
+| activation | f(z)                     | f'(z)                          |
+|------------|--------------------------|--------------------------------|
+| step       | 1 if z >= 0 else 0       | 0 (undefined at 0)             |
+| sigmoid    | 1 / (1 + exp(-z))        | f(z) (1 - f(z))                |
+| ReLU       | max(0, z)                | 1 if z > 0 else 0 (0 at z = 0) |
+
+The step function's derivative is zero almost everywhere, which is why Rosenblatt's
+perceptron is not trained by gradient descent but by its own rule: on a mistake,
+
+    w <- w + lr (y - y_hat) x,    b <- b + lr (y - y_hat),    labels y in {0, 1}.
+
+Numerical care: `exp(-z)` overflows for z near -1000. Compute the sigmoid from
+`exp(-|z|)`, which never overflows, choosing the form by the sign of z.
+
+Read: Rosenblatt (1958); Goodfellow et al., *Deep Learning*, sections 6.3.1-6.3.2.
+"""
+
+import numpy as np
+
+
+def step(z: np.ndarray) -> np.ndarray:
+    """Heaviside step: 1.0 where z >= 0, else 0.0. Same shape as z, float dtype."""
+    ### BEGIN SOLUTION
+    return (np.asarray(z) >= 0).astype(np.result_type(z, np.float32))
+    ### END SOLUTION
+
+
+def step_grad(z: np.ndarray) -> np.ndarray:
+    """Derivative of the step function: 0.0 everywhere (we take 0 at z = 0). Same shape as z."""
+    ### BEGIN SOLUTION
+    return np.zeros_like(np.asarray(z), dtype=np.result_type(z, np.float32))
+    ### END SOLUTION
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic sigmoid 1 / (1 + exp(-z)), elementwise, finite for every finite z.
+
+    Hint for stability: with e = exp(-|z|), sigmoid(z) = 1 / (1 + e) for z >= 0 and
+    e / (1 + e) for z < 0.
+    """
+    ### BEGIN SOLUTION
+    z = np.asarray(z)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    ### END SOLUTION
+
+
+def sigmoid_grad(z: np.ndarray) -> np.ndarray:
+    """d sigmoid / dz at z: sigmoid(z) * (1 - sigmoid(z)). Same shape as z."""
+    ### BEGIN SOLUTION
+    s = sigmoid(z)
+    return s * (1 - s)
+    ### END SOLUTION
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    """Rectified linear unit max(0, z), elementwise."""
+    ### BEGIN SOLUTION
+    return np.maximum(z, 0)
+    ### END SOLUTION
+
+
+def relu_grad(z: np.ndarray) -> np.ndarray:
+    """d relu / dz at z: 1.0 where z > 0, else 0.0 (0 at z = 0, as PyTorch does)."""
+    ### BEGIN SOLUTION
+    return (np.asarray(z) > 0).astype(np.result_type(z, np.float32))
+    ### END SOLUTION
+
+
+def neuron(x: np.ndarray, w: np.ndarray, b: float, activation: str = "sigmoid") -> np.ndarray:
+    """One neuron: activation(x @ w + b).
+
+    x: (D,) for one sample or (N, D) for a batch; w: (D,); b: a number.
+    activation: "step", "sigmoid", "relu" or "linear" (no activation).
+    Returns a number's array of shape () for one sample, (N,) for a batch.
+    """
+    ### BEGIN SOLUTION
+    z = np.asarray(x) @ np.asarray(w) + b
+    functions = {"step": step, "sigmoid": sigmoid, "relu": relu, "linear": lambda v: v}
+    return functions[activation](z)
+    ### END SOLUTION
+
+
+def perceptron_update(
+    w: np.ndarray, b: float, x: np.ndarray, y: int, lr: float = 1.0
+) -> tuple[np.ndarray, float]:
+    """One step of the perceptron learning rule on one sample (x of shape (D,), y in {0, 1}).
+
+    Predict y_hat = step(w . x + b); return the new (w, b):
+    w + lr (y - y_hat) x and b + lr (y - y_hat). Nothing changes when y_hat == y.
+    Return new arrays; do not modify w in place.
+    """
+    ### BEGIN SOLUTION
+    error = y - float(np.asarray(x) @ np.asarray(w) + b >= 0)
+    return w + lr * error * np.asarray(x), float(b + lr * error)
+    ### END SOLUTION

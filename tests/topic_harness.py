@@ -1,0 +1,56 @@
+"""Grading helpers for the tests: grade the reference, the stub, a known bug, a file."""
+
+from __future__ import annotations
+
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from nnfs_cli.catalog import Topic, load_catalog
+from nnfs_cli.grading.bugs import KnownBug, load_bugs, variant_source
+from nnfs_cli.grading.result import Result
+from nnfs_cli.grading.runner import grade
+
+ALTERNATIVES = Path(__file__).parent / "alternatives"
+
+
+def available() -> list[Topic]:
+    return [t for t in load_catalog().topics if t.available]
+
+
+def all_bugs() -> list[tuple[Topic, KnownBug]]:
+    return [(t, b) for t in available() for b in load_bugs(t)]
+
+
+def alternatives() -> list[tuple[Topic, Path]]:
+    """Correct implementations in another style: tests/alternatives/<module>__<style>.py."""
+    out = []
+    for t in available():
+        out += [(t, p) for p in sorted(ALTERNATIVES.glob(f"{t.module_name}__*.py"))]
+    return out
+
+
+@cache
+def grade_reference(topic: Topic) -> Result:
+    return grade(topic, topic.solution_path)
+
+
+@cache
+def grade_stub(topic: Topic) -> Result:
+    return grade(topic, topic.exercise_path)
+
+
+def grade_source(topic: Topic, source: str) -> Result:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d, topic.relpath.name)
+        path.write_text(source, encoding="utf-8")
+        return grade(topic, path)
+
+
+@cache
+def grade_bug(topic: Topic, bug: KnownBug) -> Result:
+    return grade_source(topic, variant_source(topic, bug))
+
+
+def failed_parts(result: Result) -> set[str]:
+    return {t.part for t in result.tests if not t.passed}
