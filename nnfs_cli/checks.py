@@ -75,9 +75,9 @@ def as_array(got: object, what: str, on: str = "") -> np.ndarray:
                hint="return a NumPy array (np.asarray(...)); did the function return None by accident?")
 
 
-def tolerances(got: np.ndarray, rtol: float, atol: float) -> tuple[float, float]:
-    """Loosen to float32 precision when the learner computed in float32 (a correct choice)."""
-    if got.dtype in (np.float32, np.float16):
+def tolerances(*arrays: np.ndarray, rtol: float, atol: float) -> tuple[float, float]:
+    """Loosen to float32 precision when either side was computed in float32 (a correct choice)."""
+    if any(np.asarray(a).dtype in (np.float32, np.float16) for a in arrays):
         return max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_ATOL)
     return rtol, atol
 
@@ -120,7 +120,7 @@ def assert_close(
     arr = assert_shape(got, exp.shape, what, on) if exp.shape else as_array(got, what, on)
     if arr.shape != exp.shape:
         raise fail(f"{what}: wrong shape", f"expected shape {exp.shape}, got {arr.shape}", on=on)
-    rtol, atol = tolerances(arr, rtol, atol)
+    rtol, atol = tolerances(arr, np.asarray(expected), rtol=rtol, atol=atol)
     val = arr.astype(np.float64)
     with np.errstate(invalid="ignore"):
         ok = np.isclose(val, exp, rtol=rtol, atol=atol, equal_nan=True)

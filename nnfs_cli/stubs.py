@@ -61,7 +61,8 @@ def outdated_stubs(catalog: Catalog) -> list[Topic]:
     """Available topics whose committed stub differs from the one generated now."""
     return [
         t for t in catalog.topics
-        if t.available and (not t.exercise_path.exists() or t.exercise_path.read_text(encoding="utf-8") != stub_for(t))
+        if t.available and t.solution_path.exists()
+        and (not t.exercise_path.exists() or t.exercise_path.read_text(encoding="utf-8") != stub_for(t))
     ]  # fmt: skip
 
 
