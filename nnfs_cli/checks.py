@@ -71,8 +71,12 @@ def as_array(got: object, what: str, on: str = "") -> np.ndarray:
             return arr
         except (TypeError, ValueError):
             pass
-    raise fail(f"{what}: expected a NumPy array, got {type(got).__name__}", "the type of the result", on=on,
-               hint="return a NumPy array (np.asarray(...)); did the function return None by accident?")
+    raise fail(
+        f"{what}: expected a NumPy array, got {type(got).__name__}",
+        "the type of the result",
+        on=on,
+        hint="return a NumPy array (np.asarray(...)); did the function return None by accident?",
+    )
 
 
 def tolerances(*arrays: np.ndarray, rtol: float, atol: float) -> tuple[float, float]:
@@ -87,9 +91,18 @@ def assert_shape(got: object, shape: Sequence[int], what: str, on: str = "") -> 
     if tuple(arr.shape) != tuple(shape):
         diag = None
         if arr.ndim == 2 and tuple(arr.shape[::-1]) == tuple(shape):
-            diag = Diagnosis("signature", "transposed", f"shape {arr.shape} is the transpose of {tuple(shape)}: a missing or extra .T")
-        raise fail(f"{what}: wrong shape", f"expected shape {tuple(shape)}, got {tuple(arr.shape)}", on=on, diagnosis=diag,
-                   hint="print the shapes of the intermediate arrays; (N, D) means N samples of D features")
+            diag = Diagnosis(
+                "signature",
+                "transposed",
+                f"shape {arr.shape} is the transpose of {tuple(shape)}: a missing or extra .T",
+            )
+        raise fail(
+            f"{what}: wrong shape",
+            f"expected shape {tuple(shape)}, got {tuple(arr.shape)}",
+            on=on,
+            diagnosis=diag,
+            hint="print the shapes of the intermediate arrays; (N, D) means N samples of D features",
+        )
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise fail(f"{what}: wrong dtype", f"expected real numbers, got dtype {arr.dtype}", on=on)
     return arr
@@ -126,7 +139,16 @@ def assert_close(
         ok = np.isclose(val, exp, rtol=rtol, atol=atol, equal_nan=True)
     if ok.all():
         return arr
-    diag = signature(val, exp, rtol=rtol, atol=atol, batch=batch, others=others, inputs=inputs, large_input=large_input)
+    diag = signature(
+        val,
+        exp,
+        rtol=rtol,
+        atol=atol,
+        batch=batch,
+        others=others,
+        inputs=inputs,
+        large_input=large_input,
+    )
     if not np.isfinite(val).all() and np.isfinite(exp).all():
         idx = np.unravel_index(int(np.argmax(~np.isfinite(val))), val.shape) if val.ndim else ()
         detail = f"{int((~np.isfinite(val)).sum())} of {val.size} values are NaN or inf where the exact result is finite"
@@ -154,7 +176,9 @@ def assert_true(condition: bool, what: str, detail: str, *, on: str = "", hint: 
         raise fail(what, detail, on=on, hint=hint)
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5
+) -> np.ndarray:
     """Central differences of a scalar function, in float64, one coordinate at a time.
 
     h = 1e-5 balances truncation (~h^2) against roundoff (~1e-16 |f| / h) in float64.
@@ -174,7 +198,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     return grad
 
 
-def numerical_derivative(f: Callable[[np.ndarray], np.ndarray], z: np.ndarray, h: float = 1e-5) -> np.ndarray:
+def numerical_derivative(
+    f: Callable[[np.ndarray], np.ndarray], z: np.ndarray, h: float = 1e-5
+) -> np.ndarray:
     """Central differences of an elementwise function, all elements at once, in float64.
 
     Each element's difference involves only its own value, so roundoff stays ~1e-16 |f(z)| / h.
@@ -209,7 +235,11 @@ def assert_gradient(
     err = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)
     if not np.isfinite(a).all() or err.max(initial=0.0) > tol:
         diag = signature(a, numeric, rtol=max(tol, 1e-6), atol=floor, batch=batch, others=others)
-        idx = np.unravel_index(int(np.nanargmax(np.where(np.isfinite(err), err, np.inf))), a.shape) if a.ndim else ()
+        idx = (
+            np.unravel_index(int(np.nanargmax(np.where(np.isfinite(err), err, np.inf))), a.shape)
+            if a.ndim
+            else ()
+        )
         where = f" at index {list(map(int, idx))}" if a.ndim else ""
         lines = [
             f"{what}: gradient does not match central differences",
@@ -224,7 +254,9 @@ def assert_gradient(
     return arr
 
 
-def loss_plot(curves: Mapping[str, Sequence[float]], title: str, width: int = 60, height: int = 12) -> str:
+def loss_plot(
+    curves: Mapping[str, Sequence[float]], title: str, width: int = 60, height: int = 12
+) -> str:
     """A small terminal plot of loss curves (plotext), as text."""
     try:
         import plotext as plt
@@ -254,7 +286,9 @@ def assert_converges(
     higher_is_better: bool = False,
 ) -> list[float]:
     """The curve reaches `target` within `budget` steps; a failure shows the curve."""
-    curve = [float(x) for x in np.asarray(as_array(list(losses), what, on), dtype=np.float64).ravel()]
+    curve = [
+        float(x) for x in np.asarray(as_array(list(losses), what, on), dtype=np.float64).ravel()
+    ]
     within = curve[:budget]
     finite = [x for x in within if np.isfinite(x)]
     best = (max if higher_is_better else min)(finite) if finite else float("nan")
@@ -266,13 +300,24 @@ def assert_converges(
     detail = f"best {best:.4g} in {len(within)} steps; needed to {word} {target:g} within {budget}"
     if len(within) and not finite:
         detail = "every value is NaN or inf: the training diverged (learning rate too large, or a sign error?)"
-    msg = "\n".join(x for x in [f"{what}: did not converge", f"  checked: {detail}", f"  input: {on}" if on else "",
-                                 f"  first values: {_fmt(np.asarray(curve), 5)}", f"  hint: {hint}" if hint else ""] if x)
+    msg = "\n".join(
+        x
+        for x in [
+            f"{what}: did not converge",
+            f"  checked: {detail}",
+            f"  input: {on}" if on else "",
+            f"  first values: {_fmt(np.asarray(curve), 5)}",
+            f"  hint: {hint}" if hint else "",
+        ]
+        if x
+    )
     plot = loss_plot(curves, what)
     raise GradeFailure(msg + ("\n" + plot if plot else ""), extra={"curves": curves, "title": what})
 
 
-def torch_oracle(fn: Callable, *arrays: np.ndarray, grad_of: Sequence[int] = ()) -> tuple[np.ndarray, list[np.ndarray]]:
+def torch_oracle(
+    fn: Callable, *arrays: np.ndarray, grad_of: Sequence[int] = ()
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """Run `fn` on float64 torch tensors; return its output and d(sum(out * weights))/d(arrays[i]).
 
     `grad_of` lists the positions of the arrays to differentiate; the scalar whose gradient
@@ -280,13 +325,20 @@ def torch_oracle(fn: Callable, *arrays: np.ndarray, grad_of: Sequence[int] = ())
     """
     import torch
 
-    tensors = [torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=i in grad_of) for i, a in enumerate(arrays)]
+    tensors = [
+        torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=i in grad_of)
+        for i, a in enumerate(arrays)
+    ]
     out = fn(*tensors)
     upstream = None
     if isinstance(out, tuple):
         out, upstream = out
     if grad_of:
-        scalar = (out * torch.as_tensor(upstream, dtype=torch.float64)).sum() if upstream is not None else out.sum()
+        scalar = (
+            (out * torch.as_tensor(upstream, dtype=torch.float64)).sum()
+            if upstream is not None
+            else out.sum()
+        )
         grads = torch.autograd.grad(scalar, [tensors[i] for i in grad_of])
         return out.detach().numpy(), [g.numpy() for g in grads]
     return out.detach().numpy(), []
@@ -316,9 +368,17 @@ def imported_modules(source: str) -> set[str]:
         elif isinstance(node, ast.Call):
             name = _dotted(node.func)
             first = node.args[0] if node.args else None
-            if name in ("__import__", "importlib.import_module", "import_module") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            if (
+                name in ("__import__", "importlib.import_module", "import_module")
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+            ):
                 found.add(first.value.partition(".")[0])
-            elif name in ("exec", "eval", "compile") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            elif (
+                name in ("exec", "eval", "compile")
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+            ):
                 found |= imported_modules(first.value)
     return found
 
@@ -346,4 +406,8 @@ def assert_not_using(source: str, function: str, forbidden: Iterable[str], why: 
     for name, line in used.items():
         for bad in forbidden:
             if name == bad or name.endswith("." + bad):
-                raise fail(f"{function}: uses {name} (line {line})", f"{function} must not call {bad}", hint=why)
+                raise fail(
+                    f"{function}: uses {name} (line {line})",
+                    f"{function} must not call {bad}",
+                    hint=why,
+                )

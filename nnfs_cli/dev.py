@@ -36,17 +36,24 @@ def bug_report(topic: Topic) -> list[tuple[KnownBug, set[str], set[str], bool]]:
 
 
 def _print_result(result: Result) -> None:
-    print(f"{result.topic}: {result.score:g}/{result.max_score:g} passed={result.passed} in {result.seconds:.2f}s")
+    print(
+        f"{result.topic}: {result.score:g}/{result.max_score:g} passed={result.passed} in {result.seconds:.2f}s"
+    )
     for t in result.tests:
         if not t.passed:
             diag = f"  [{t.diagnosis.kind}: {t.diagnosis.name}]" if t.diagnosis else ""
-            print(f"- {t.name} ({t.part}, {t.status}){diag}\n    " + t.message.replace("\n", "\n    "))
+            print(
+                f"- {t.name} ({t.part}, {t.status}){diag}\n    " + t.message.replace("\n", "\n    ")
+            )
 
 
 def main(argv: list[str]) -> int:
     catalog = load_catalog()
     if argv[:1] == ["stubs"]:
-        print("regenerated:", ", ".join(t.id for t in write_stubs(catalog)) or "nothing (all up to date)")
+        print(
+            "regenerated:",
+            ", ".join(t.id for t in write_stubs(catalog)) or "nothing (all up to date)",
+        )
         return 0
     if argv[:1] == ["grade"] and len(argv) >= 2:
         topic = catalog.get(argv[1])
@@ -57,7 +64,9 @@ def main(argv: list[str]) -> int:
         ok = True
         for bug, failed, named, good in bug_report(catalog.get(argv[1])):
             ok &= good
-            print(f"{'OK ' if good else 'BAD'} {bug.name}: failed {sorted(failed)} (declared {list(bug.failing_parts)}); named {sorted(named)}")
+            print(
+                f"{'OK ' if good else 'BAD'} {bug.name}: failed {sorted(failed)} (declared {list(bug.failing_parts)}); named {sorted(named)}"
+            )
         return 0 if ok else 1
     print(__doc__)
     return 2

@@ -29,9 +29,15 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
 def _factor_story(factor: float, batch: int | None) -> tuple[str, str]:
     if batch and batch > 1:
         if np.isclose(factor, batch, rtol=1e-6):
-            return "missing-1/N", f"{batch} times too large, and {batch} is the batch size: the mean over the batch (divide by N) is missing"
+            return (
+                "missing-1/N",
+                f"{batch} times too large, and {batch} is the batch size: the mean over the batch (divide by N) is missing",
+            )
         if np.isclose(factor, 1 / batch, rtol=1e-6):
-            return "extra-1/N", f"{batch} times too small, and {batch} is the batch size: something was divided by N once too often (or summed where a mean was taken)"
+            return (
+                "extra-1/N",
+                f"{batch} times too small, and {batch} is the batch size: something was divided by N once too often (or summed where a mean was taken)",
+            )
     for f, story in _FACTOR_MEANINGS.items():
         if story and np.isclose(factor, f, rtol=1e-6):
             return f"factor-{f:g}", story
@@ -56,48 +62,96 @@ def signature(
 
     if got.shape == expected.shape and finite.all() and not np.isfinite(got).all():
         if large_input:
-            return Diagnosis("signature", "overflow", "NaN or inf on large inputs where the exact result is finite: subtract the maximum before exp (or use a stable formula)")
-        return Diagnosis("signature", "nan-or-inf", "NaN or inf where the exact result is finite: look for a division by zero, log(0) or exp overflow")
+            return Diagnosis(
+                "signature",
+                "overflow",
+                "NaN or inf on large inputs where the exact result is finite: subtract the maximum before exp (or use a stable formula)",
+            )
+        return Diagnosis(
+            "signature",
+            "nan-or-inf",
+            "NaN or inf where the exact result is finite: look for a division by zero, log(0) or exp overflow",
+        )
     if not finite.all() or not np.isfinite(got).all():
         return None
 
     if got.shape != expected.shape:
         if got.ndim == 2 and got.T.shape == expected.shape and _close(got.T, expected, rtol, atol):
-            return Diagnosis("signature", "transposed", f"the values are right but transposed: shape {got.shape} instead of {expected.shape}")
+            return Diagnosis(
+                "signature",
+                "transposed",
+                f"the values are right but transposed: shape {got.shape} instead of {expected.shape}",
+            )
         if got.size == expected.size and _close(got.reshape(expected.shape), expected, rtol, atol):
-            return Diagnosis("signature", "wrong-shape", f"the values are right but arranged as {got.shape} instead of {expected.shape}: check reshape / keepdims")
+            return Diagnosis(
+                "signature",
+                "wrong-shape",
+                f"the values are right but arranged as {got.shape} instead of {expected.shape}: check reshape / keepdims",
+            )
         for name, other in (inputs or {}).items():
             other = np.asarray(other)
             for axis in range(other.ndim):
                 for fn in (np.sum, np.mean, np.max):
                     red = fn(other, axis=axis)
                     if red.shape == got.shape and _close(got, red, rtol, atol):
-                        return Diagnosis("signature", "wrong-axis", f"it is {fn.__name__} of {name} over axis {axis}: check the axis of the reduction")
+                        return Diagnosis(
+                            "signature",
+                            "wrong-axis",
+                            f"it is {fn.__name__} of {name} over axis {axis}: check the axis of the reduction",
+                        )
         return None
 
     if not np.any(expected) and not np.any(got):
         return None
     if not np.any(got):
-        return Diagnosis("signature", "all-zeros", "every value is 0: was the result computed and returned (not a zero-initialised array)?")
+        return Diagnosis(
+            "signature",
+            "all-zeros",
+            "every value is 0: was the result computed and returned (not a zero-initialised array)?",
+        )
     if _close(-got, expected, rtol, atol):
-        return Diagnosis("signature", "sign-flipped", "exactly the expected value with the opposite sign: check the sign of the gradient or the update")
+        return Diagnosis(
+            "signature",
+            "sign-flipped",
+            "exactly the expected value with the opposite sign: check the sign of the gradient or the update",
+        )
     for name, other in (inputs or {}).items():
         other = np.asarray(other)
         if other.shape == got.shape and _close(got, other, rtol, atol):
-            return Diagnosis("signature", "input-returned", f"the output equals the input {name} unchanged: was the computation applied?")
+            return Diagnosis(
+                "signature",
+                "input-returned",
+                f"the output equals the input {name} unchanged: was the computation applied?",
+            )
     for name, other in (others or {}).items():
         other = np.asarray(other)
-        if other.shape == got.shape and _close(got, other, rtol, atol) and not _close(other, expected, rtol, atol):
-            return Diagnosis("signature", "swapped-outputs", f"this is the expected {name}: outputs returned in the wrong order?")
+        if (
+            other.shape == got.shape
+            and _close(got, other, rtol, atol)
+            and not _close(other, expected, rtol, atol)
+        ):
+            return Diagnosis(
+                "signature",
+                "swapped-outputs",
+                f"this is the expected {name}: outputs returned in the wrong order?",
+            )
     mask = np.abs(expected) > atol
     if mask.any():
         ratios = got[mask] / expected[mask]
         factor = float(np.median(ratios))
-        if factor != 0 and not np.isclose(factor, 1.0, rtol=1e-6) and _close(got, factor * expected, rtol, atol):
+        if (
+            factor != 0
+            and not np.isclose(factor, 1.0, rtol=1e-6)
+            and _close(got, factor * expected, rtol, atol)
+        ):
             name, story = _factor_story(factor, batch)
             return Diagnosis("signature", name, story)
     if got.ndim == 2 and got.shape[0] == got.shape[1] and _close(got, expected.T, rtol, atol):
-        return Diagnosis("signature", "transposed", "the values are right but transposed: check the order of a matrix product or a missing .T")
+        return Diagnosis(
+            "signature",
+            "transposed",
+            "the values are right but transposed: check the order of a matrix product or a missing .T",
+        )
     for axis in range(got.ndim):
         if got.shape[axis] < 3:
             continue
@@ -106,7 +160,11 @@ def signature(
             sl = [slice(None)] * got.ndim
             sl[axis] = slice(1, -1)
             if _close(got[tuple(sl)], rolled[tuple(sl)], rtol, atol):
-                return Diagnosis("signature", "off-by-one", f"shifted by one position along axis {axis}: an off-by-one in an index or a loop range")
+                return Diagnosis(
+                    "signature",
+                    "off-by-one",
+                    f"shifted by one position along axis {axis}: an off-by-one in an index or a loop range",
+                )
     bad = ~np.isclose(got, expected, rtol=rtol, atol=atol)
     if got.ndim >= 1 and bad.any():
         border = np.zeros_like(bad)
@@ -118,5 +176,9 @@ def signature(
                 idx[axis] = -1
                 border[tuple(idx)] = True
         if border.any() and not border.all() and not (bad & ~border).any():
-            return Diagnosis("signature", "border-only", "right everywhere except at the edges: check padding, the first/last step, or a loop bound")
+            return Diagnosis(
+                "signature",
+                "border-only",
+                "right everywhere except at the edges: check padding, the first/last step, or a loop bound",
+            )
     return None

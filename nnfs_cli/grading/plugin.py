@@ -49,13 +49,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--nnfs-target", help="the submission (.py or .ipynb)")
     group.addoption("--nnfs-result", help="where to write the JSON results")
     group.addoption("--nnfs-parts", default="", help="comma-separated parts to run (default all)")
-    group.addoption("--nnfs-protect", action="append", default=[], help="a folder learner code may not open")
-    group.addoption("--nnfs-call-timeout", type=float, default=10.0, help="seconds per learner call")
+    group.addoption(
+        "--nnfs-protect", action="append", default=[], help="a folder learner code may not open"
+    )
+    group.addoption(
+        "--nnfs-call-timeout", type=float, default=10.0, help="seconds per learner call"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     global _state
-    config.addinivalue_line("markers", "part(name, points=1): the exercise function a test grades, and its points")
+    config.addinivalue_line(
+        "markers", "part(name, points=1): the exercise function a test grades, and its points"
+    )
     if not config.getoption("--nnfs-topic"):
         return
     topic = load_catalog().get(config.getoption("--nnfs-topic"))
@@ -139,7 +145,9 @@ def learner_source() -> str:
 def _load_reference():
     if _state.reference is None:
         path = _state.topic.solution_path
-        spec = importlib.util.spec_from_file_location(f"nnfs_reference_{_state.topic.module_name}", path)
+        spec = importlib.util.spec_from_file_location(
+            f"nnfs_reference_{_state.topic.module_name}", path
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         _state.reference = module
@@ -224,7 +232,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     part, points = _part(item)
     doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
     if report.passed:
-        _state.results.append(TestResult(item.name, part, True, points, points, "", "passed", None, {"description": doc[0] if doc else ""}))
+        _state.results.append(
+            TestResult(
+                item.name,
+                part,
+                True,
+                points,
+                points,
+                "",
+                "passed",
+                None,
+                {"description": doc[0] if doc else ""},
+            )
+        )
         _state.current = None
         return
     if report.skipped:
@@ -237,7 +257,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         message = f"grader error: test {item.name} has no @pytest.mark.part marker"
         status = "error"
     extra = dict(extra) | {"description": doc[0] if doc else ""}
-    _state.results.append(TestResult(item.name, part, False, 0.0, points, message, status, diagnosis, extra))
+    _state.results.append(
+        TestResult(item.name, part, False, 0.0, points, message, status, diagnosis, extra)
+    )
     _state.current = None
 
 

@@ -80,4 +80,10 @@ class Result:
                     diagnosis=Diagnosis(**diag) if diag else None,
                 )
             )
-        return cls(data["topic"], data.get("target", ""), tests, data.get("seconds", 0.0), data.get("error") or "")
+        return cls(
+            data["topic"],
+            data.get("target", ""),
+            tests,
+            data.get("seconds", 0.0),
+            data.get("error") or "",
+        )

@@ -58,13 +58,23 @@ def grade(
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            return Result(topic.id, str(target), [], time.perf_counter() - started,
-                          error=f"grading did not finish within {run_timeout:g} s and was stopped")
+            return Result(
+                topic.id,
+                str(target),
+                [],
+                time.perf_counter() - started,
+                error=f"grading did not finish within {run_timeout:g} s and was stopped",
+            )
         if not result_path.exists():
             tail = output.decode("utf-8", "replace").strip().splitlines()[-15:]
-            raise NnfsError(f"the grader for {topic.id!r} failed to run (exit {proc.returncode}): " + " | ".join(tail))
+            raise NnfsError(
+                f"the grader for {topic.id!r} failed to run (exit {proc.returncode}): "
+                + " | ".join(tail)
+            )
         data = json.loads(result_path.read_text(encoding="utf-8"))
     if data["collect_errors"]:
-        raise NnfsError(f"the grader for {topic.id!r} is broken: {data['collect_errors'][0].strip().splitlines()[-1]}")
+        raise NnfsError(
+            f"the grader for {topic.id!r} is broken: {data['collect_errors'][0].strip().splitlines()[-1]}"
+        )
     tests = Result.from_json({"topic": topic.id, "tests": data["tests"]}).tests
     return Result(topic.id, str(target), tests, time.perf_counter() - started)

@@ -16,7 +16,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from nnfs_cli.sandbox.protocol import ProtocolError, loads_untrusted, read_raw_frame, write_frame
 from nnfs_cli.sandbox.source import Submission
@@ -202,9 +201,13 @@ class Sandbox:
             what = _SIGNALS.get(-code, f"signal {-code}")
             if -code == signal.SIGKILL and stderr[-1:] == []:
                 what += " (often: more memory than the exercise allows)"
-            return LearnerCrashed(f"the Python process running your code died from {what} while {doing}")
+            return LearnerCrashed(
+                f"the Python process running your code died from {what} while {doing}"
+            )
         if stderr and "MemoryError" in stderr[-1]:
-            return LearnerCrashed(f"your code ran out of memory (limit {self.config.memory_mb} MiB) while {doing}")
+            return LearnerCrashed(
+                f"your code ran out of memory (limit {self.config.memory_mb} MiB) while {doing}"
+            )
         return LearnerCrashed(
             f"your code ended the Python process (exit code {code}, e.g. os._exit) while {doing}"
         )
@@ -214,14 +217,18 @@ class Sandbox:
         ready, _, _ = select.select([self._from], [], [], timeout)
         if not ready:
             self.stop()
-            raise LearnerTimeout(f"no answer within {timeout:g} s while {doing} (an endless loop, or far too slow?)")
+            raise LearnerTimeout(
+                f"no answer within {timeout:g} s while {doing} (an endless loop, or far too slow?)"
+            )
         try:
             reply = loads_untrusted(read_raw_frame(self._from))
         except ProtocolError:
             raise self._death(doing) from None
         except Exception as e:  # a forged or unreadable frame
             self.stop()
-            raise BadResult(f"the answer from your code could not be read ({type(e).__name__}) while {doing}") from None
+            raise BadResult(
+                f"the answer from your code could not be read ({type(e).__name__}) while {doing}"
+            ) from None
         if not isinstance(reply, dict) or "status" not in reply:
             self.stop()
             raise BadResult(f"the answer from your code could not be read while {doing}")
@@ -259,14 +266,20 @@ class Sandbox:
         raise self.load_error
 
     # -- calling ----------------------------------------------------------------------
-    def call(self, name: str, args: tuple = (), kwargs: dict | None = None, timeout: float | None = None):
+    def call(
+        self, name: str, args: tuple = (), kwargs: dict | None = None, timeout: float | None = None
+    ):
         """Call learner function `name` on (pickled copies of) args; return its result."""
         timeout = timeout or self.config.call_timeout
         if self._timeouts.get(name, 0) >= 2:
-            raise LearnerTimeout(f"`{name}` timed out twice already, so nnfs no longer waits for it")
+            raise LearnerTimeout(
+                f"`{name}` timed out twice already, so nnfs no longer waits for it"
+            )
         self._ensure_loaded()
         if name not in self.functions:
-            raise MissingFunction(f"your file has no function `{name}` (found: {', '.join(self.functions) or 'none'})")
+            raise MissingFunction(
+                f"your file has no function `{name}` (found: {', '.join(self.functions) or 'none'})"
+            )
         doing = f"running `{name}`"
         write_frame(self._to, {"name": name, "args": tuple(args), "kwargs": kwargs or {}})
         started = time.perf_counter()
@@ -292,14 +305,28 @@ class Sandbox:
             frames = reply.get("frames") or []
             at = f" at {self.submission.where(frames[-1][0])} (`{frames[-1][2]}`)" if frames else ""
             if reply["type"] == "NotImplementedError":
-                raise LearnerRaised(f"`{name}` is not implemented yet (it raises NotImplementedError)", "NotImplementedError")
+                raise LearnerRaised(
+                    f"`{name}` is not implemented yet (it raises NotImplementedError)",
+                    "NotImplementedError",
+                )
             if reply["type"] == "SystemExit":
-                raise LearnerRaised(f"`{name}` called sys.exit(){at}: a function should return its result", "SystemExit")
+                raise LearnerRaised(
+                    f"`{name}` called sys.exit(){at}: a function should return its result",
+                    "SystemExit",
+                )
             if reply["type"] == "RecursionError":
-                raise LearnerRaised(f"`{name}` recursed too deeply{at}: is there a missing base case?", "RecursionError")
+                raise LearnerRaised(
+                    f"`{name}` recursed too deeply{at}: is there a missing base case?",
+                    "RecursionError",
+                )
             if reply["type"] == "MemoryError":
-                raise LearnerRaised(f"`{name}` used more memory than allowed ({self.config.memory_mb} MiB){at}", "MemoryError")
+                raise LearnerRaised(
+                    f"`{name}` used more memory than allowed ({self.config.memory_mb} MiB){at}",
+                    "MemoryError",
+                )
             raise LearnerRaised(
-                f"`{name}` raised {reply['type']}{at}: {reply['message']}", reply["type"], reply.get("forbidden", False)
+                f"`{name}` raised {reply['type']}{at}: {reply['message']}",
+                reply["type"],
+                reply.get("forbidden", False),
             )
         raise BadResult(f"unexpected answer from the worker while {doing}")

@@ -201,7 +201,13 @@ def main() -> None:
             reply = _call(module, request, init["filename"])
             write_frame(out_fd, reply)
         except Exception as e:  # pickling the reply failed
-            write_frame(out_fd, {"status": "badresult", "message": f"returned data nnfs could not send back ({type(e).__name__})"})
+            write_frame(
+                out_fd,
+                {
+                    "status": "badresult",
+                    "message": f"returned data nnfs could not send back ({type(e).__name__})",
+                },
+            )
 
 
 if __name__ == "__main__":

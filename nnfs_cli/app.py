@@ -1,0 +1,116 @@
+"""What the commands do, as plain functions returning data (no printing, no Rich)."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from nnfs_cli.catalog import Catalog, Topic
+from nnfs_cli.errors import NnfsError
+from nnfs_cli.grading.result import Result
+from nnfs_cli.grading.runner import grade
+from nnfs_cli.progress import record_attempt, status_of, topic_record
+from nnfs_cli.stubs import stub_for
+from nnfs_cli.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Todo:
+    name: str
+    signature: str
+    summary: str
+
+
+def lesson(topic: Topic) -> str:
+    """The stub's module docstring: the lesson, in Markdown."""
+    return ast.get_docstring(ast.parse(stub_for(topic))) or ""
+
+
+def todos(topic: Topic) -> list[Todo]:
+    """The functions a learner implements, with their signatures and first docstring lines."""
+    tree = ast.parse(stub_for(topic))
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            sig = f"{node.name}({ast.unparse(node.args)})" + (
+                f" -> {ast.unparse(node.returns)}" if node.returns else ""
+            )
+            doc = (ast.get_docstring(node) or "").strip().splitlines()
+            out.append(Todo(node.name, sig, doc[0] if doc else ""))
+    return out
+
+
+def statuses(catalog: Catalog, data: dict) -> dict[str, str]:
+    return {t.id: status_of(data, t.id, t.available) for t in catalog.topics}
+
+
+def next_topic(catalog: Catalog, data: dict) -> Topic | None:
+    """The first available topic, in roadmap order, that is not passed yet."""
+    for t in catalog.topics:
+        if t.available and status_of(data, t.id, True) != "passed":
+            return t
+    return None
+
+
+def resolve_target(topic: Topic, ws: Workspace | None, file: Path | None, solution: bool) -> Path:
+    if solution:
+        return topic.solution_path
+    if file is not None:
+        path = file.expanduser()
+        if path.is_dir():
+            raise NnfsError(f"{file} is a folder; give the exercise file (.py or .ipynb)")
+        if not path.is_file():
+            raise NnfsError(f"no such file: {file}")
+        if path.suffix not in (".py", ".ipynb"):
+            raise NnfsError(f"{file} is neither a .py file nor a notebook (.ipynb)")
+        return path.resolve()
+    assert ws is not None
+    path = ws.exercise(topic)
+    if not path.is_file():
+        raise NnfsError(
+            f"{topic.id} is not in this workspace yet: run `nnfs next` (or `nnfs start {topic.id}`) to fetch it"
+        )
+    return path
+
+
+def check(
+    topic: Topic, target: Path, ws: Workspace | None, *, record: bool, parts: tuple[str, ...] = ()
+) -> Result:
+    """Grade `target`; record the attempt in the workspace's store when asked."""
+    protect = (ws.state_dir,) if ws else ()
+    result = grade(topic, target, protect=protect, parts=parts)
+    if record and ws is not None and not parts:
+        ws.store.update(
+            lambda d: record_attempt(d, topic.id, result.score, result.max_score, result.passed)
+        )
+    return result
+
+
+def next_hint(topic: Topic, ws: Workspace) -> tuple[int, str]:
+    """The next hint (1-based number, text); after the last one, the last one again."""
+    if not topic.hints:
+        raise NnfsError(f"{topic.id} has no hints")
+    shown = {}
+
+    def bump(d: dict) -> None:
+        rec = topic_record(d, topic.id)
+        rec["hints_shown"] = min(rec.get("hints_shown", 0) + 1, len(topic.hints))
+        shown["n"] = rec["hints_shown"]
+
+    ws.store.update(bump)
+    return shown["n"], topic.hints[shown["n"] - 1]
+
+
+def solution_diff(topic: Topic, learner_file: Path) -> str:
+    ours = topic.solution_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    theirs = learner_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    return "".join(
+        difflib.unified_diff(
+            theirs,
+            ours,
+            fromfile=f"yours/{learner_file.name}",
+            tofile=f"reference/{learner_file.name}",
+        )
+    )

@@ -1,0 +1,387 @@
+"""The `nnfs` command: argument definitions only. Work lives in app.py, views in views.py."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnfs_cli import app as core
+from nnfs_cli import views
+from nnfs_cli.catalog import load_catalog
+from nnfs_cli.errors import NnfsError
+from nnfs_cli.workspace import find_workspace, init_workspace
+
+app = typer.Typer(
+    help="nnfs: learn neural networks from scratch, one auto-graded exercise at a time.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a traceback must never print a grader's arrays
+    add_completion=True,
+)
+dev_app = typer.Typer(
+    help="Maintainer tools: stubs, catalog validation, known bugs.", no_args_is_help=True
+)
+app.add_typer(dev_app, name="dev")
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (else NNFS_WORKSPACE, else the nearest .nnfs/ above).",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+TopicArg = Annotated[
+    str, typer.Argument(help="Topic id, e.g. backprop (see `nnfs list`).", show_default=False)
+]
+
+
+def _guard(fn):
+    """Turn expected errors into one red line and an exit code; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except NnfsError as e:
+            views.error(str(e))
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            views.error("interrupted")
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as e:  # a bug in nnfs: still one line unless asked
+            if os.environ.get("NNFS_DEBUG"):
+                raise
+            views.error(
+                f"internal error: {type(e).__name__}: {e} (set NNFS_DEBUG=1 for the traceback)"
+            )
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _workspace(explicit: Path | None):
+    ws = find_workspace(explicit)
+    for note in ws.store.notices:
+        views.notice(note)
+    return ws
+
+
+def _show_notices(ws) -> None:
+    for note in ws.store.notices:
+        views.notice(note)
+    ws.store.notices.clear()
+
+
+@app.command()
+@_guard
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the workspace.")] = Path("."),
+) -> None:
+    """Create a workspace (safe to run again).
+
+    Example: nnfs init ~/nnfs-workspace
+    """
+    ws, created = init_workspace(directory)
+    c = views.console()
+    c.print(f"{'Created' if created else 'Already a'} nnfs workspace: {ws.root}")
+    c.print("Next: `nnfs next` fetches your first exercise.")
+
+
+@app.command("next")
+@_guard
+def next_(workspace: WorkspaceOpt = None) -> None:
+    """Fetch the first unfinished exercise into the workspace and show its lesson.
+
+    Example: nnfs next
+    """
+    ws = _workspace(workspace)
+    catalog = load_catalog()
+    data = ws.store.load()
+    _show_notices(ws)
+    topic = core.next_topic(catalog, data)
+    c = views.console()
+    if topic is None:
+        c.print("Every available topic is passed. More phases are on the way: see `nnfs progress`.")
+        return
+    copied = ws.fetch(topic)
+    views.lesson(c, topic, core.lesson(topic), core.todos(topic), str(ws.exercise(topic)))
+    if not copied:
+        c.print("(your file was already there and was left untouched)")
+
+
+@app.command()
+@_guard
+def start(topic: TopicArg, workspace: WorkspaceOpt = None) -> None:
+    """Fetch a given exercise (out of roadmap order) and show its lesson.
+
+    Example: nnfs start backprop
+    """
+    ws = _workspace(workspace)
+    t = load_catalog().get_available(topic)
+    copied = ws.fetch(t)
+    c = views.console()
+    views.lesson(c, t, core.lesson(t), core.todos(t), str(ws.exercise(t)))
+    if not copied:
+        c.print("(your file was already there and was left untouched)")
+
+
+@app.command()
+@_guard
+def check(
+    topic: TopicArg,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="Grade this file (.py or .ipynb) instead of the workspace copy."
+        ),
+    ] = None,
+    solution: Annotated[
+        bool, typer.Option("--solution", help="Grade the reference solution (instructors, tests).")
+    ] = False,
+    part: Annotated[
+        list[str] | None, typer.Option("--part", help="Only this part (function); repeatable.")
+    ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show every failing check, not only the first per part."
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Grade an exercise: exit 0 if every check passes, 1 if any fails, 2 on a usage error.
+
+    Example: nnfs check backprop
+    """
+    t = load_catalog().get_available(topic)
+    if file is not None and solution:
+        raise NnfsError("give --file or --solution, not both")
+    ws = None
+    if not solution:
+        try:
+            ws = _workspace(workspace)
+        except NnfsError:
+            if file is None:
+                raise
+    target = core.resolve_target(t, ws, file, solution)
+    result = core.check(t, target, ws, record=not solution, parts=tuple(part or ()))
+    if ws is not None:
+        _show_notices(ws)
+    if json_out:
+        views.print_json(result.to_json())
+    else:
+        views.result(views.console(), result, verbose)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+@app.command()
+@_guard
+def progress(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a Markdown checklist.")
+    ] = False,
+    json_out: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Show the whole roadmap with your ticked boxes.
+
+    Example: nnfs progress --markdown > PROGRESS.md
+    """
+    ws = _workspace(workspace)
+    catalog = load_catalog()
+    data = ws.store.load()
+    _show_notices(ws)
+    statuses = core.statuses(catalog, data)
+    if json_out:
+        views.print_json(
+            {
+                "passed": sum(s == "passed" for s in statuses.values()),
+                "total": len(statuses),
+                "phases": [
+                    {"phase": p.number, "title": p.title,
+                     "topics": [{"id": t.id, "section": t.section, "checkbox": t.checkbox, "status": statuses[t.id]} for t in p.topics]}
+                    for p in catalog.phases
+                ],
+            }
+        )  # fmt: skip
+    elif markdown:
+        print(views.progress_markdown(catalog, statuses), end="")
+    else:
+        views.progress_tree(views.console(), catalog, statuses)
+
+
+@app.command("list")
+@_guard
+def list_(json_out: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
+    """List every topic in roadmap order with its status.
+
+    Example: nnfs list --json
+    """
+    catalog = load_catalog()
+    try:
+        ws = _workspace(workspace)
+        data = ws.store.load()
+    except NnfsError:
+        if workspace is not None:
+            raise
+        data = {"topics": {}}
+    statuses = core.statuses(catalog, data)
+    if json_out:
+        views.print_json([
+            {"id": t.id, "phase": t.phase, "section": t.section, "title": t.checkbox, "summary": t.summary, "status": statuses[t.id]}
+            for t in catalog.topics
+        ])  # fmt: skip
+    else:
+        views.topic_list(views.console(), catalog, statuses)
+
+
+@app.command()
+@_guard
+def show(topic: TopicArg) -> None:
+    """Show a topic's lesson and the functions to implement.
+
+    Example: nnfs show backprop
+    """
+    t = load_catalog().get_available(topic)
+    views.lesson(views.console(), t, core.lesson(t), core.todos(t))
+
+
+@app.command()
+@_guard
+def hint(topic: TopicArg, workspace: WorkspaceOpt = None) -> None:
+    """Show the next hint for a topic (each call reveals one more).
+
+    Example: nnfs hint backprop
+    """
+    t = load_catalog().get_available(topic)
+    ws = _workspace(workspace)
+    n, text = core.next_hint(t, ws)
+    c = views.console()
+    c.print(f"Hint {n} of {len(t.hints)} for {t.id}: {text}")
+    if n == len(t.hints):
+        c.print("(that was the last hint: `nnfs show` has the lesson again)")
+
+
+@app.command()
+@_guard
+def solution(
+    topic: TopicArg,
+    force: Annotated[
+        bool, typer.Option("--force", help="Show it even if you have not passed the topic.")
+    ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Show your file beside the reference (a diff).")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Show the reference solution, once you have passed the topic.
+
+    Example: nnfs solution perceptron --diff
+    """
+    t = load_catalog().get_available(topic)
+    ws = None
+    try:
+        ws = _workspace(workspace)
+        passed = core.statuses(load_catalog(), ws.store.load())[t.id] == "passed"
+    except NnfsError:
+        if not force:
+            raise
+        passed = False
+    if not passed and not force:
+        raise NnfsError(f"pass {t.id} first (`nnfs check {t.id}`), or use --force to look now")
+    c = views.console()
+    if diff:
+        if ws is None or not ws.has_exercise(t):
+            raise NnfsError(f"no file of yours for {t.id} to compare")
+        views.diff(c, core.solution_diff(t, ws.exercise(t)))
+    else:
+        views.source(c, t.solution_path.read_text(encoding="utf-8"), f"reference solution: {t.id}")
+
+
+@app.command()
+@_guard
+def reset(topic: TopicArg, workspace: WorkspaceOpt = None) -> None:
+    """Restore a fresh exercise file; your current file is backed up first.
+
+    Example: nnfs reset backprop
+    """
+    t = load_catalog().get_available(topic)
+    ws = _workspace(workspace)
+    backup = ws.reset(t)
+    c = views.console()
+    c.print(f"Restored a fresh {ws.exercise(t)}")
+    if backup:
+        c.print(f"Your previous file is kept as {backup}")
+
+
+@dev_app.command("stubs")
+@_guard
+def dev_stubs(
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Only report stubs that are out of date.")
+    ] = False,
+) -> None:
+    """Regenerate exercises/ from solutions/ (or check they are up to date)."""
+    from nnfs_cli.stubs import outdated_stubs, write_stubs
+
+    catalog = load_catalog()
+    if check_only:
+        stale = outdated_stubs(catalog)
+        if stale:
+            raise NnfsError(
+                "out-of-date stubs: " + ", ".join(t.id for t in stale) + " (run `nnfs dev stubs`)",
+                exit_code=1,
+            )
+        views.console().print("all stubs up to date")
+        return
+    written = write_stubs(catalog)
+    views.console().print(
+        "regenerated: " + (", ".join(t.id for t in written) or "nothing (all up to date)")
+    )
+
+
+@dev_app.command("validate")
+@_guard
+def dev_validate(
+    grade: Annotated[
+        bool, typer.Option("--grade", help="Also grade every stub and solution (slower).")
+    ] = False,
+) -> None:
+    """Validate the catalog and content, as rustlings' `dev check` does."""
+    from nnfs_cli.validate import validate
+
+    problems = validate(load_catalog(), grade=grade)
+    c = views.console()
+    for p in problems:
+        c.print(f"- {p}")
+    if problems:
+        raise NnfsError(f"{len(problems)} problem(s) in the catalog or content", exit_code=1)
+    c.print("catalog and content are consistent")
+
+
+@dev_app.command("bugs")
+@_guard
+def dev_bugs(topic: TopicArg) -> None:
+    """Grade every known bug of a topic: each must fail its parts and be named."""
+    from nnfs_cli.dev import bug_report
+
+    ok = True
+    c = views.console()
+    for bug, failed, named, good in bug_report(load_catalog().get_available(topic)):
+        ok &= good
+        c.print(
+            f"{'OK ' if good else 'BAD'} {bug.name}: failed {sorted(failed)} (declared {list(bug.failing_parts)}); named {sorted(named)}"
+        )
+    raise typer.Exit(0 if ok else 1)
+
+
+def main() -> None:
+    app(prog_name="nnfs")

@@ -1,0 +1,243 @@
+"""Everything nnfs shows on a terminal. The only module that imports Rich."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from nnfs_cli.app import Todo
+from nnfs_cli.catalog import Catalog, Topic
+from nnfs_cli.grading.result import Result
+
+STATUS_STYLE = {"passed": "green", "attempted": "yellow", "not-started": "white", "planned": "dim"}
+MARK = {"passed": "[x]", "attempted": "[~]", "not-started": "[ ]", "planned": "[ ]"}
+
+
+def console(stderr: bool = False) -> Console:
+    """Colour only on a terminal and without NO_COLOR; a fixed width when not a terminal."""
+    stream = sys.stderr if stderr else sys.stdout
+    tty = stream.isatty()
+    return Console(
+        file=stream,
+        no_color=bool(os.environ.get("NO_COLOR")) or not tty,
+        highlight=False,
+        width=None if tty else int(os.environ.get("COLUMNS", 100)),
+        soft_wrap=False,
+    )
+
+
+def error(message: str) -> None:
+    console(stderr=True).print(Text("error: ", style="bold red") + Text(message, style="red"))
+
+
+def notice(message: str) -> None:
+    console(stderr=True).print(Text("note: ", style="bold yellow") + Text(message))
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def lesson(c: Console, topic: Topic, text: str, todos: list[Todo], path: str | None = None) -> None:
+    title = f"{topic.id}  ·  phase {topic.phase}, {topic.section} {topic.section_title}: {topic.checkbox}"
+    c.print(
+        Panel(
+            Markdown(text or "_(no lesson text)_"),
+            title=title,
+            title_align="left",
+            border_style="cyan",
+        )
+    )
+    if todos:
+        table = Table(
+            title="Functions to implement",
+            title_justify="left",
+            show_header=False,
+            box=None,
+            padding=(0, 2),
+        )
+        for t in todos:
+            table.add_row(Text(t.signature, style="bold"), t.summary)
+        c.print(table)
+    if path:
+        c.print(Text.assemble("Your file: ", (path, "bold cyan")))
+        c.print(
+            Text.assemble(
+                "When ready: ",
+                (f"nnfs check {topic.id}", "bold"),
+                "    stuck? ",
+                (f"nnfs hint {topic.id}", "bold"),
+            )
+        )
+
+
+def _part_cell(tests) -> Text:
+    if all(t.passed for t in tests):
+        return Text("passed", style="green")
+    if all(t.status == "not-implemented" for t in tests if not t.passed):
+        return Text("not implemented yet", style="yellow")
+    failed = sum(not t.passed for t in tests)
+    return Text(f"failed {failed} of {len(tests)}", style="red")
+
+
+def result(c: Console, res: Result, verbose: bool = False) -> None:
+    parts = res.parts()
+    table = Table(
+        title=f"{res.topic}: {res.score:g} / {res.max_score:g} points", title_justify="left"
+    )
+    table.add_column("part")
+    table.add_column("result")
+    table.add_column("points", justify="right")
+    for part, tests in parts.items():
+        got = sum(t.points for t in tests)
+        table.add_row(part, _part_cell(tests), f"{got:g}/{sum(t.max_points for t in tests):g}")
+    c.print(table)
+    if res.error:
+        c.print(Text(res.error, style="bold red"))
+    shown_load_error = False
+    for part, tests in parts.items():
+        failing = [t for t in tests if not t.passed]
+        if not failing or all(t.status == "not-implemented" for t in failing):
+            continue
+        first = failing[0]
+        if "syntax error" in first.message or "does not import" in first.message:
+            if shown_load_error:
+                continue
+            shown_load_error = True
+            c.print(
+                Panel(
+                    Text(first.message, style="red"),
+                    title="your file does not run",
+                    border_style="red",
+                    title_align="left",
+                )
+            )
+            continue
+        body = [Text(first.message)]
+        if first.diagnosis:
+            label = "known mistake" if first.diagnosis.kind == "known-bug" else "looks like"
+            body.append(
+                Text.assemble(
+                    (f"{label}: {first.diagnosis.name}", "bold magenta"),
+                    " — ",
+                    first.diagnosis.hint,
+                )
+            )
+        more = len(failing) - 1
+        subtitle = f"{more} more failing check(s) in this part" if more else None
+        c.print(
+            Panel(
+                Group(*body),
+                title=f"{part}: {first.extra.get('description') or first.name}",
+                title_align="left",
+                subtitle=subtitle,
+                subtitle_align="right",
+                border_style="red",
+            )
+        )
+        if verbose:
+            for t in failing[1:]:
+                c.print(
+                    Panel(
+                        Text(t.message),
+                        title=f"{part}: {t.name}",
+                        title_align="left",
+                        border_style="red",
+                    )
+                )
+    if res.passed:
+        c.print(
+            Text(f"✔ {res.topic} passed with full marks. `nnfs next` moves on.", style="bold green")
+        )
+    else:
+        n_parts = len(parts)
+        ok = sum(all(t.passed for t in tests) for tests in parts.values())
+        c.print(
+            Text(
+                f"{ok} of {n_parts} parts pass. Fix the first red part above, then run the check again.",
+                style="bold",
+            )
+        )
+
+
+def progress_tree(c: Console, catalog: Catalog, statuses: dict[str, str]) -> None:
+    root = Tree(Text("Neural networks from scratch: the roadmap", style="bold"))
+    for phase in catalog.phases:
+        done = sum(statuses[t.id] == "passed" for t in phase.topics)
+        avail = sum(t.available for t in phase.topics)
+        label = Text.assemble(
+            (f"Phase {phase.number}: {phase.title}", "bold"), f"  {done}/{len(phase.topics)}"
+        )
+        if avail < len(phase.topics):
+            label.append(f"  ({len(phase.topics) - avail} planned)", style="dim")
+        branch = root.add(label)
+        for section in phase.sections:
+            sec = branch.add(Text(f"{section.number} {section.title}"))
+            for t in section.topics:
+                st = statuses[t.id]
+                sec.add(
+                    Text.assemble(
+                        (MARK[st] + " ", STATUS_STYLE[st]),
+                        (t.checkbox, STATUS_STYLE[st]),
+                        (f"  {t.id}", "dim"),
+                        (f"  {st}", STATUS_STYLE[st]) if st != "not-started" else "",
+                    )
+                )
+    c.print(root)
+    total = len(statuses)
+    done = sum(s == "passed" for s in statuses.values())
+    c.print(Text.assemble(("Overall ", "bold"), f"{done}/{total} topics passed  "), end="")
+    c.print(ProgressBar(total=total, completed=done, width=40))
+
+
+def progress_markdown(catalog: Catalog, statuses: dict[str, str]) -> str:
+    lines = ["# My neural-networks-from-scratch progress", ""]
+    for phase in catalog.phases:
+        lines += [f"## Phase {phase.number}: {phase.title}", ""]
+        for section in phase.sections:
+            lines += [f"### {section.number} {section.title}"]
+            for t in section.topics:
+                st = statuses[t.id]
+                box = "x" if st == "passed" else " "
+                note = " _(planned)_" if st == "planned" else ""
+                lines.append(f"- [{box}] **{t.checkbox}** (`{t.id}`){note}")
+            lines.append("")
+    done = sum(s == "passed" for s in statuses.values())
+    lines.append(f"{done}/{len(statuses)} topics passed.")
+    return "\n".join(lines) + "\n"
+
+
+def topic_list(c: Console, catalog: Catalog, statuses: dict[str, str]) -> None:
+    table = Table(title="Topics", title_justify="left")
+    for col in ("#", "id", "phase", "topic", "status"):
+        table.add_column(col)
+    for t in catalog.topics:
+        st = statuses[t.id]
+        table.add_row(
+            str(t.index + 1), t.id, f"{t.section}", t.checkbox, Text(st, style=STATUS_STYLE[st])
+        )
+    c.print(table)
+
+
+def source(c: Console, text: str, title: str) -> None:
+    c.print(
+        Panel(
+            Syntax(text, "python", line_numbers=True, word_wrap=False),
+            title=title,
+            title_align="left",
+        )
+    )
+
+
+def diff(c: Console, text: str) -> None:
+    c.print(Syntax(text or "(no differences)", "diff"))
