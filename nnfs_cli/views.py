@@ -37,11 +37,12 @@ def console(stderr: bool = False) -> Console:
 
 
 def error(message: str) -> None:
-    console(stderr=True).print(Text("error: ", style="bold red") + Text(message, style="red"))
+    # soft_wrap: an error stays one line, however long, for people and for scripts
+    console(stderr=True).print(Text("error: ", style="bold red") + Text(message, style="red"), soft_wrap=True)
 
 
 def notice(message: str) -> None:
-    console(stderr=True).print(Text("note: ", style="bold yellow") + Text(message))
+    console(stderr=True).print(Text("note: ", style="bold yellow") + Text(message), soft_wrap=True)
 
 
 def print_json(data: object) -> None:

@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from nnfs_cli.catalog import Topic
@@ -24,7 +25,7 @@ class Workspace:
     def state_dir(self) -> Path:
         return self.root / STATE
 
-    @property
+    @cached_property
     def store(self) -> ProgressStore:
         return ProgressStore(self.state_dir)
 
