@@ -1,0 +1,74 @@
+"""The catalog is the only list of topics, and the content agrees with it."""
+
+from pathlib import Path
+
+import pytest
+
+from nnfs_cli.catalog import load_catalog
+from nnfs_cli.stubs import make_stub, outdated_stubs
+from nnfs_cli.validate import EXPECTED_TOPICS, curriculum_ids, validate
+
+CURRICULUM = Path(__file__).resolve().parents[2] / "shared" / "curriculum.md"
+
+
+def test_content_is_consistent_with_the_catalog(catalog):
+    assert validate(catalog, curriculum=CURRICULUM) == []
+
+
+@pytest.mark.skipif(not CURRICULUM.exists(), reason="shared/ is not beside this checkout")
+def test_ids_are_exactly_the_curriculum_ids_in_order(catalog):
+    assert [t.id for t in catalog.topics] == curriculum_ids(CURRICULUM)
+
+
+def test_every_roadmap_checkbox_is_a_topic(catalog):
+    assert len(catalog.topics) == EXPECTED_TOPICS
+    assert [p.number for p in catalog.phases] == list(range(1, 8))
+    assert len({t.id for t in catalog.topics}) == EXPECTED_TOPICS
+
+
+def test_stubs_are_up_to_date(catalog):
+    stale = [t.id for t in outdated_stubs(catalog)]
+    assert stale == [], f"run `nnfs dev stubs`: {stale}"
+
+
+def test_stub_generation_replaces_blocks_and_drops_top_level_ones():
+    src = (
+        "import numpy as np\n\n### BEGIN SOLUTION\ndef _helper():\n    return 1\n### END SOLUTION\n\n\n"
+        "def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return _helper() + x\n    ### END SOLUTION\n"
+    )
+    stub = make_stub(src, "demo")
+    assert "_helper" not in stub and "return" not in stub
+    assert '    raise NotImplementedError("demo: implement f")' in stub
+
+
+def test_unbalanced_markers_are_reported():
+    from nnfs_cli.errors import NnfsError
+
+    with pytest.raises(NnfsError, match="never closed"):
+        make_stub("def f():\n    ### BEGIN SOLUTION\n    return 1\n", "demo")
+
+
+def test_validator_catches_a_broken_catalog(tmp_path):
+    from nnfs_cli.catalog import parse_catalog
+
+    bad = parse_catalog({"phase": [{"number": 1, "title": "x", "folder": "01_foundations", "section": [{"number": "1.1", "title": "s", "topic": [
+        {"id": "dup", "checkbox": "A", "status": "available", "hints": ["h1", "h2"]},
+        {"id": "dup", "checkbox": "B", "status": "planned", "hints": ["only one"]},
+    ]}]}]})  # fmt: skip
+    problems = "\n".join(validate(bad))
+    assert "duplicate topic ids: dup" in problems
+    assert "needs 2-4 non-empty hints" in problems
+    assert "missing" in problems
+    assert "stray file" in problems
+
+
+def test_grader_fails_stub_and_passes_solution_for_every_topic(catalog):
+    from nnfs_cli.validate import _grade_problems
+
+    assert _grade_problems(catalog) == []
+
+
+def test_planned_topics_have_no_content_files(catalog):
+    for t in load_catalog().topics:
+        if not t.available:
+            assert not t.solution_path.exists() and not t.grader_path.exists(), t.id
