@@ -25,6 +25,8 @@ dev_app = typer.Typer(
     help="Maintainer tools: stubs, catalog validation, known bugs.", no_args_is_help=True
 )
 app.add_typer(dev_app, name="dev")
+course_app = typer.Typer(help="Instructors: nbgrader courses built from the catalog.", no_args_is_help=True)
+app.add_typer(course_app, name="course")
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -381,6 +383,56 @@ def dev_bugs(topic: TopicArg) -> None:
             f"{'OK ' if good else 'BAD'} {bug.name}: failed {sorted(failed)} (declared {list(bug.failing_parts)}); named {sorted(named)}"
         )
     raise typer.Exit(0 if ok else 1)
+
+
+@course_app.command("build")
+@_guard
+def course_build(
+    directory: Annotated[Path, typer.Argument(help="The nbgrader course folder (created if missing).")],
+    topic: Annotated[list[str] | None, typer.Option("--topic", "-t", help="A topic to include (repeatable; default: all available).")] = None,
+) -> None:
+    """Write nbgrader_config.py and one source notebook per topic (safe to rerun).
+
+    Example: nnfs course build ~/course -t perceptron -t backprop
+    """
+    from nnfs_cli import course
+
+    topics = course.select(load_catalog(), topic)
+    with views.progress_bar("building notebooks", total=len(topics)) as advance:
+        written = []
+        for t in topics:
+            written += course.build(directory, [t])
+            advance()
+    c = views.console()
+    for path in written:
+        c.print(f"wrote {path}")
+    c.print(f"Next, in {directory}: nbgrader generate_assignment TOPIC, collect submissions in submitted/<student>/TOPIC/, "
+            "then `nnfs course grade` (or nbgrader autograde / generate_feedback / export yourself).")
+
+
+@course_app.command("grade")
+@_guard
+def course_grade(
+    directory: Annotated[Path, typer.Argument(help="The nbgrader course folder.")],
+    topic: Annotated[list[str] | None, typer.Option("--topic", "-t", help="A topic to grade (repeatable; default: all in source/).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Batch-grade a class with nbgrader: autograde, feedback and export, then a summary.
+
+    Example: nnfs course grade ~/course -t perceptron
+    """
+    from nnfs_cli import course
+
+    catalog = load_catalog()
+    ids = topic or sorted(p.name for p in (directory / "source").iterdir() if p.is_dir() and p.name in catalog.by_id)
+    topics = course.select(catalog, ids)
+    with views.progress_bar("nbgrader", total=3 * len(topics) + 1) as advance:
+        report = course.batch(directory, topics, on_step=lambda _: advance())
+    if json_out:
+        views.print_json({"rows": report.rows, "seconds": report.seconds, "failures": report.failures})
+    else:
+        views.batch_report(views.console(), report)
+    raise typer.Exit(1 if report.failures else 0)
 
 
 def main() -> None:

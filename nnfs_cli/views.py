@@ -9,11 +9,14 @@ import sys
 from rich.console import Console, Group
 from rich.markdown import Markdown
 from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.progress_bar import ProgressBar
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
+
+from contextlib import contextmanager
 
 from nnfs_cli.app import Todo
 from nnfs_cli.catalog import Catalog, Topic
@@ -242,3 +245,38 @@ def source(c: Console, text: str, title: str) -> None:
 
 def diff(c: Console, text: str) -> None:
     c.print(Syntax(text or "(no differences)", "diff"))
+
+
+@contextmanager
+def progress_bar(label: str, total: int):
+    """A progress bar on stderr for long operations; yields a function that advances it."""
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=console(stderr=True), transient=True, disable=not sys.stderr.isatty())  # fmt: skip
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+def batch_report(c: Console, report) -> None:
+    students = sorted({r["student"] for r in report.rows})
+    topics = sorted({r["topic"] for r in report.rows})
+    table = Table(title="Class results (score / max)", title_justify="left")
+    table.add_column("student")
+    for t in topics:
+        table.add_column(t, justify="right")
+    cells = {(r["student"], r["topic"]): r for r in report.rows}
+    for s in students:
+        row = []
+        for t in topics:
+            r = cells.get((s, t))
+            if r is None:
+                row.append(Text("-", style="dim"))
+            else:
+                full = r["score"] == r["max_score"]
+                row.append(Text(f"{r['score']:g}/{r['max_score']:g}", style="green" if full else "red" if r["score"] == 0 else "yellow"))
+        table.add_row(s, *row)
+    c.print(table)
+    slow = sorted(report.seconds.items(), key=lambda kv: -kv[1])[:3]
+    c.print("slowest steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in slow))
+    for f in report.failures:
+        c.print(Text(f, style="red"))
