@@ -76,11 +76,17 @@ def resolve_target(topic: Topic, ws: Workspace | None, file: Path | None, soluti
 
 
 def check(
-    topic: Topic, target: Path, ws: Workspace | None, *, record: bool, parts: tuple[str, ...] = ()
+    topic: Topic,
+    target: Path,
+    ws: Workspace | None,
+    *,
+    record: bool,
+    parts: tuple[str, ...] = (),
+    call_timeout: float = 10.0,
 ) -> Result:
     """Grade `target`; record the attempt in the workspace's store when asked."""
     protect = (ws.state_dir,) if ws else ()
-    result = grade(topic, target, protect=protect, parts=parts)
+    result = grade(topic, target, protect=protect, parts=parts, call_timeout=call_timeout)
     if record and ws is not None and not parts:
         ws.store.update(
             lambda d: record_attempt(d, topic.id, result.score, result.max_score, result.passed)

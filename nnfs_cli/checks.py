@@ -79,14 +79,29 @@ def as_array(got: object, what: str, on: str = "") -> np.ndarray:
     )
 
 
+def _maybe_array(a: object) -> object:
+    return (
+        a
+        if isinstance(a, np.ndarray | np.generic)
+        else np.asarray(a)
+        if isinstance(a, list | tuple)
+        else a
+    )
+
+
 def tolerances(*arrays: np.ndarray, rtol: float, atol: float) -> tuple[float, float]:
     """Loosen to float32 precision when either side was computed in float32 (a correct choice)."""
-    if any(np.asarray(a).dtype in (np.float32, np.float16) for a in arrays):
+    if any(
+        isinstance(a, np.ndarray | np.generic) and a.dtype in (np.float32, np.float16)
+        for a in map(_maybe_array, arrays)
+    ):
         return max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_ATOL)
     return rtol, atol
 
 
-def assert_shape(got: object, shape: Sequence[int], what: str, on: str = "") -> np.ndarray:
+def assert_shape(
+    got: object, shape: Sequence[int], what: str, on: str = "", hint: str = ""
+) -> np.ndarray:
     arr = as_array(got, what, on)
     if tuple(arr.shape) != tuple(shape):
         diag = None
@@ -133,7 +148,9 @@ def assert_close(
     arr = assert_shape(got, exp.shape, what, on) if exp.shape else as_array(got, what, on)
     if arr.shape != exp.shape:
         raise fail(f"{what}: wrong shape", f"expected shape {exp.shape}, got {arr.shape}", on=on)
-    rtol, atol = tolerances(arr, np.asarray(expected), rtol=rtol, atol=atol)
+    rtol, atol = tolerances(
+        arr, np.asarray(expected), *(inputs or {}).values(), rtol=rtol, atol=atol
+    )
     val = arr.astype(np.float64)
     with np.errstate(invalid="ignore"):
         ok = np.isclose(val, exp, rtol=rtol, atol=atol, equal_nan=True)
@@ -260,8 +277,13 @@ def loss_plot(
     """A small terminal plot of loss curves (plotext), as text."""
     try:
         import plotext as plt
-    except ImportError:  # plotting is a nicety; the numbers are in the message anyway
+
+        return _plot(plt, curves, title, width, height)
+    except Exception:  # plotting is a nicety; the numbers are in the message anyway
         return ""
+
+
+def _plot(plt, curves: Mapping[str, Sequence[float]], title: str, width: int, height: int) -> str:
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")

@@ -25,7 +25,9 @@ dev_app = typer.Typer(
     help="Maintainer tools: stubs, catalog validation, known bugs.", no_args_is_help=True
 )
 app.add_typer(dev_app, name="dev")
-course_app = typer.Typer(help="Instructors: nbgrader courses built from the catalog.", no_args_is_help=True)
+course_app = typer.Typer(
+    help="Instructors: nbgrader courses built from the catalog.", no_args_is_help=True
+)
 app.add_typer(course_app, name="course")
 
 WorkspaceOpt = Annotated[
@@ -156,6 +158,12 @@ def check(
             "--verbose", "-v", help="Show every failing check, not only the first per part."
         ),
     ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.5, max=600, help="Seconds each call of your function may take."
+        ),
+    ] = 10.0,
     json_out: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -174,7 +182,9 @@ def check(
             if file is None:
                 raise
     target = core.resolve_target(t, ws, file, solution)
-    result = core.check(t, target, ws, record=not solution, parts=tuple(part or ()))
+    result = core.check(
+        t, target, ws, record=not solution, parts=tuple(part or ()), call_timeout=timeout
+    )
     if ws is not None:
         _show_notices(ws)
     if json_out:
@@ -388,8 +398,15 @@ def dev_bugs(topic: TopicArg) -> None:
 @course_app.command("build")
 @_guard
 def course_build(
-    directory: Annotated[Path, typer.Argument(help="The nbgrader course folder (created if missing).")],
-    topic: Annotated[list[str] | None, typer.Option("--topic", "-t", help="A topic to include (repeatable; default: all available).")] = None,
+    directory: Annotated[
+        Path, typer.Argument(help="The nbgrader course folder (created if missing).")
+    ],
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic", "-t", help="A topic to include (repeatable; default: all available)."
+        ),
+    ] = None,
 ) -> None:
     """Write nbgrader_config.py and one source notebook per topic (safe to rerun).
 
@@ -406,15 +423,22 @@ def course_build(
     c = views.console()
     for path in written:
         c.print(f"wrote {path}")
-    c.print(f"Next, in {directory}: nbgrader generate_assignment TOPIC, collect submissions in submitted/<student>/TOPIC/, "
-            "then `nnfs course grade` (or nbgrader autograde / generate_feedback / export yourself).")
+    c.print(
+        f"Next, in {directory}: nbgrader generate_assignment TOPIC, collect submissions in submitted/<student>/TOPIC/, "
+        "then `nnfs course grade` (or nbgrader autograde / generate_feedback / export yourself)."
+    )
 
 
 @course_app.command("grade")
 @_guard
 def course_grade(
     directory: Annotated[Path, typer.Argument(help="The nbgrader course folder.")],
-    topic: Annotated[list[str] | None, typer.Option("--topic", "-t", help="A topic to grade (repeatable; default: all in source/).")] = None,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic", "-t", help="A topic to grade (repeatable; default: all in source/)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Batch-grade a class with nbgrader: autograde, feedback and export, then a summary.
@@ -424,12 +448,16 @@ def course_grade(
     from nnfs_cli import course
 
     catalog = load_catalog()
-    ids = topic or sorted(p.name for p in (directory / "source").iterdir() if p.is_dir() and p.name in catalog.by_id)
+    ids = topic or sorted(
+        p.name for p in (directory / "source").iterdir() if p.is_dir() and p.name in catalog.by_id
+    )
     topics = course.select(catalog, ids)
     with views.progress_bar("nbgrader", total=3 * len(topics) + 1) as advance:
         report = course.batch(directory, topics, on_step=lambda _: advance())
     if json_out:
-        views.print_json({"rows": report.rows, "seconds": report.seconds, "failures": report.failures})
+        views.print_json(
+            {"rows": report.rows, "seconds": report.seconds, "failures": report.failures}
+        )
     else:
         views.batch_report(views.console(), report)
     raise typer.Exit(1 if report.failures else 0)

@@ -20,7 +20,7 @@ from nnfs_cli.errors import NnfsError
 from nnfs_cli.grading.runner import grade
 from nnfs_cli.notebooks import course_notebook, write_notebook
 
-CONFIG = '''\
+CONFIG = """\
 # nbgrader configuration written by `nnfs course build`; edit freely, it is not overwritten.
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
@@ -40,14 +40,16 @@ c.Execute.raise_on_iopub_timeout = False
 
 # Feedback must not reveal the hidden tests: strip them from the cells shown.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
-'''
+"""
 
 
 def part_points(topic: Topic) -> dict[str, float]:
     """Points per part, read off the grader by grading the reference (single source)."""
     result = grade(topic, topic.solution_path)
     if not result.passed:
-        raise NnfsError(f"the reference of {topic.id} does not pass its grader; not building a course from it")
+        raise NnfsError(
+            f"the reference of {topic.id} does not pass its grader; not building a course from it"
+        )
     return {part: float(sum(t.max_points for t in tests)) for part, tests in result.parts().items()}
 
 
@@ -65,7 +67,11 @@ def build(course: Path, topics: list[Topic]) -> list[Path]:
 
 
 def select(catalog: Catalog, ids: list[str] | None) -> list[Topic]:
-    return [catalog.get_available(i) for i in ids] if ids else [t for t in catalog.topics if t.available]
+    return (
+        [catalog.get_available(i) for i in ids]
+        if ids
+        else [t for t in catalog.topics if t.available]
+    )
 
 
 @dataclass
@@ -96,7 +102,9 @@ def batch(course: Path, topics: list[Topic], on_step=None) -> BatchReport:
             done = nbgrader(course, *step)
             report.seconds[f"{step[0]} {topic.id}"] = time.perf_counter() - started
             if done.returncode != 0:
-                report.failures.append(f"nbgrader {' '.join(step)} failed: {done.stderr.strip().splitlines()[-1:] or ''}")
+                report.failures.append(
+                    f"nbgrader {' '.join(step)} failed: {done.stderr.strip().splitlines()[-1:] or ''}"
+                )
     if on_step:
         on_step("export")
     done = nbgrader(course, "export")

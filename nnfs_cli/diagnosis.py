@@ -135,6 +135,7 @@ def signature(
                 "swapped-outputs",
                 f"this is the expected {name}: outputs returned in the wrong order?",
             )
+    small = got.size < 4  # too few values for a story to be evidence rather than coincidence
     mask = np.abs(expected) > atol
     if mask.any():
         ratios = got[mask] / expected[mask]
@@ -145,7 +146,10 @@ def signature(
             and _close(got, factor * expected, rtol, atol)
         ):
             name, story = _factor_story(factor, batch)
-            return Diagnosis("signature", name, story)
+            if not (small and name == "scale-factor"):
+                return Diagnosis("signature", name, story)
+    if small:
+        return None
     if got.ndim == 2 and got.shape[0] == got.shape[1] and _close(got, expected.T, rtol, atol):
         return Diagnosis(
             "signature",
@@ -153,7 +157,7 @@ def signature(
             "the values are right but transposed: check the order of a matrix product or a missing .T",
         )
     for axis in range(got.ndim):
-        if got.shape[axis] < 3:
+        if got.shape[axis] < 4:
             continue
         for shift in (1, -1):
             rolled = np.roll(expected, shift, axis=axis)
@@ -169,7 +173,7 @@ def signature(
     if got.ndim >= 1 and bad.any():
         border = np.zeros_like(bad)
         for axis in range(got.ndim):
-            if got.shape[axis] >= 3:
+            if got.shape[axis] >= 4:
                 idx = [slice(None)] * got.ndim
                 idx[axis] = 0
                 border[tuple(idx)] = True

@@ -64,7 +64,9 @@ def grade_part(topic_id: str, part: str) -> float:
         if not t.passed:
             print("\n" + t.message)
             if t.diagnosis:
-                print(f"  {'known mistake' if t.diagnosis.kind == 'known-bug' else 'looks like'}: {t.diagnosis.name}: {t.diagnosis.hint}")
+                print(
+                    f"  {'known mistake' if t.diagnosis.kind == 'known-bug' else 'looks like'}: {t.diagnosis.name}: {t.diagnosis.hint}"
+                )
             break
     return earned
 

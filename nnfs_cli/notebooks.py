@@ -30,7 +30,12 @@ def chunks(source: str) -> list[Chunk]:
     lines = source.splitlines()
     out: list[Chunk] = []
     body = tree.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(getattr(body[0], "value", None), ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         out.append(Chunk("lesson", ast.get_docstring(tree) or ""))
         body = body[1:]
     # Each statement owns its lines up to the next statement: trailing comments such as
@@ -91,13 +96,27 @@ def course_notebook(topic: Topic, points: dict[str, float]) -> dict:
     for i, ch in enumerate(chunks(topic.solution_path.read_text(encoding="utf-8"))):
         meta_locked = {"grade": False, "solution": False, "locked": True}
         if ch.kind == "lesson":
-            cells.append(_cell("markdown", _title(topic) + ch.source, meta_locked | {"grade_id": "lesson"}))
+            cells.append(
+                _cell("markdown", _title(topic) + ch.source, meta_locked | {"grade_id": "lesson"})
+            )
         elif ch.kind == "setup":
             cells.append(_cell("code", ch.source, meta_locked | {"grade_id": f"setup-{i}"}))
         else:
             functions.append(ch.name)
-            cells.append(_cell("markdown", f"### `{ch.name}`\n\n{ch.doc}", meta_locked | {"grade_id": f"about-{ch.name}"}))
-            cells.append(_cell("code", ch.source, {"grade": False, "solution": True, "locked": False, "grade_id": f"{ch.name}"}))
+            cells.append(
+                _cell(
+                    "markdown",
+                    f"### `{ch.name}`\n\n{ch.doc}",
+                    meta_locked | {"grade_id": f"about-{ch.name}"},
+                )
+            )
+            cells.append(
+                _cell(
+                    "code",
+                    ch.source,
+                    {"grade": False, "solution": True, "locked": False, "grade_id": f"{ch.name}"},
+                )
+            )
             if ch.name in points:
                 cells.append(_cell("code", _test_cell(topic, ch.name),
                                    {"grade": True, "solution": False, "locked": True, "grade_id": f"test-{ch.name}", "points": points[ch.name]}))  # fmt: skip
@@ -130,7 +149,12 @@ def learner_notebook(topic: Topic) -> dict:
         else:
             cells.append(_cell("markdown", f"### `{ch.name}`\n\n{ch.doc}"))
             cells.append(_cell("code", ch.source))
-    cells.append(_cell("markdown", f"When you are ready, grade this notebook from a terminal:\n\n    nnfs check {topic.id} --file {topic.id}.ipynb"))
+    cells.append(
+        _cell(
+            "markdown",
+            f"When you are ready, grade this notebook from a terminal:\n\n    nnfs check {topic.id} --file {topic.id}.ipynb",
+        )
+    )
     return _notebook(cells)
 
 

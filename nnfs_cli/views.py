@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 
 from rich.console import Console, Group
 from rich.markdown import Markdown
@@ -15,8 +16,6 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
-
-from contextlib import contextmanager
 
 from nnfs_cli.app import Todo
 from nnfs_cli.catalog import Catalog, Topic
@@ -41,7 +40,9 @@ def console(stderr: bool = False) -> Console:
 
 def error(message: str) -> None:
     # soft_wrap: an error stays one line, however long, for people and for scripts
-    console(stderr=True).print(Text("error: ", style="bold red") + Text(message, style="red"), soft_wrap=True)
+    console(stderr=True).print(
+        Text("error: ", style="bold red") + Text(message, style="red"), soft_wrap=True
+    )
 
 
 def notice(message: str) -> None:
@@ -95,6 +96,16 @@ def _part_cell(tests) -> Text:
 
 
 def result(c: Console, res: Result, verbose: bool = False) -> None:
+    if not res.tests:
+        c.print(
+            Panel(
+                Text(res.error or "the grader ran no checks", style="red"),
+                title=f"{res.topic}: not graded",
+                title_align="left",
+                border_style="red",
+            )
+        )
+        return
     parts = res.parts()
     table = Table(
         title=f"{res.topic}: {res.score:g} / {res.max_score:g} points", title_justify="left"
@@ -273,7 +284,12 @@ def batch_report(c: Console, report) -> None:
                 row.append(Text("-", style="dim"))
             else:
                 full = r["score"] == r["max_score"]
-                row.append(Text(f"{r['score']:g}/{r['max_score']:g}", style="green" if full else "red" if r["score"] == 0 else "yellow"))
+                row.append(
+                    Text(
+                        f"{r['score']:g}/{r['max_score']:g}",
+                        style="green" if full else "red" if r["score"] == 0 else "yellow",
+                    )
+                )
         table.add_row(s, *row)
     c.print(table)
     slow = sorted(report.seconds.items(), key=lambda kv: -kv[1])[:3]

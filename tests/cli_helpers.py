@@ -22,12 +22,19 @@ def nnfs(*args: str, env: dict | None = None, cwd: Path | None = None):
     if cwd:
         os.chdir(cwd)
     try:
-        return runner.invoke(app, list(args), env={"NO_COLOR": "1", "COLUMNS": "120", **(env or {})}, catch_exceptions=False)
+        return runner.invoke(
+            app,
+            list(args),
+            env={"NO_COLOR": "1", "COLUMNS": "120", **(env or {})},
+            catch_exceptions=False,
+        )
     finally:
         os.chdir(old)
 
 
-def nnfs_process(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120):
+def nnfs_process(
+    *args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120
+):
     """Run the installed console script (or `python -m nnfs_cli`) in a real child process."""
     exe = shutil.which("nnfs")
     cmd = [exe, *args] if exe else [sys.executable, "-m", "nnfs_cli", *args]

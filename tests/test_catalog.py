@@ -34,7 +34,7 @@ def test_stubs_are_up_to_date(catalog):
 def test_stub_generation_replaces_blocks_and_drops_top_level_ones():
     src = (
         "import numpy as np\n\n### BEGIN SOLUTION\ndef _helper():\n    return 1\n### END SOLUTION\n\n\n"
-        "def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return _helper() + x\n    ### END SOLUTION\n"
+        'def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION\n    return _helper() + x\n    ### END SOLUTION\n'
     )
     stub = make_stub(src, "demo")
     assert "_helper" not in stub and "return" not in stub

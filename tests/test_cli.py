@@ -42,7 +42,11 @@ def test_init_is_idempotent_and_keeps_progress(ws):
 def test_workspace_found_by_option_env_and_upward_search(ws, tmp_path):
     deep = ws / "01_foundations" / "deeper"
     deep.mkdir(parents=True)
-    for args, env, cwd in [(("-w", str(ws)), {}, tmp_path), ((), {"NNFS_WORKSPACE": str(ws)}, tmp_path), ((), {}, deep)]:
+    for args, env, cwd in [
+        (("-w", str(ws)), {}, tmp_path),
+        ((), {"NNFS_WORKSPACE": str(ws)}, tmp_path),
+        ((), {}, deep),
+    ]:
         r = nnfs("progress", "--json", *args, env=env, cwd=cwd)
         assert r.exit_code == 0, r.stderr
         assert json_out(r)["total"] == 33
@@ -99,7 +103,11 @@ def test_check_reference_passes_and_records_progress(ws):
     assert "passed with full marks" in r.stdout
     store = json.loads((ws / ".nnfs" / "progress.json").read_text())
     rec = store["topics"][THEORY.id]
-    assert rec["attempt_count"] == 1 and rec["first_pass"] and rec["attempts"][0]["score"] == rec["attempts"][0]["max_score"]
+    assert (
+        rec["attempt_count"] == 1
+        and rec["first_pass"]
+        and rec["attempts"][0]["score"] == rec["attempts"][0]["max_score"]
+    )
 
 
 def test_check_solution_and_file_options(ws, tmp_path):
@@ -115,7 +123,14 @@ def test_check_failure_shows_teaching_message_and_diagnosis(ws):
     r = nnfs("check", THEORY.id, "-w", str(ws))
     assert r.exit_code == 1
     out = r.stdout
-    for needle in ("sigmoid_grad", "expected", "got", "relative error", "hint:", "sigmoid-grad-on-input"):
+    for needle in (
+        "sigmoid_grad",
+        "expected",
+        "got",
+        "relative error",
+        "hint:",
+        "sigmoid-grad-on-input",
+    ):
         assert needle in out, needle
     data = json_out(nnfs("check", THEORY.id, "-w", str(ws), "--json"))
     diags = [t["diagnosis"] for t in data["tests"] if t["diagnosis"]]
@@ -155,7 +170,9 @@ def test_syntax_error_names_file_and_line(ws):
 
 
 def test_sys_exit_in_learner_code_fails_that_part_only(ws):
-    src = reference_source(THEORY).replace("    return np.maximum(z, 0)\n", "    import sys\n    sys.exit(0)\n")
+    src = reference_source(THEORY).replace(
+        "    return np.maximum(z, 0)\n", "    import sys\n    sys.exit(0)\n"
+    )
     write_learner_file(ws, THEORY, src)
     data = json_out(nnfs("check", THEORY.id, "-w", str(ws), "--json"))
     failed = {t["part"] for t in data["tests"] if not t["passed"]}
@@ -164,7 +181,9 @@ def test_sys_exit_in_learner_code_fails_that_part_only(ws):
 
 
 def test_hanging_function_times_out_and_others_still_graded(ws):
-    src = reference_source(THEORY).replace("    return np.maximum(z, 0)\n", "    while True:\n        pass\n")
+    src = reference_source(THEORY).replace(
+        "    return np.maximum(z, 0)\n", "    while True:\n        pass\n"
+    )
     write_learner_file(ws, THEORY, src)
     r = nnfs("check", THEORY.id, "-w", str(ws), "--json")
     data = json_out(r)
@@ -219,7 +238,9 @@ def test_show_renders_lesson_and_functions():
 def test_hints_are_progressive_and_remembered(ws):
     seen = [nnfs("hint", THEORY.id, "-w", str(ws)).stdout for _ in range(len(THEORY.hints) + 1)]
     for i, text in enumerate(THEORY.hints):
-        assert f"Hint {i + 1} of {len(THEORY.hints)}" in seen[i] and text[:30] in seen[i].replace("\n", " ")
+        assert f"Hint {i + 1} of {len(THEORY.hints)}" in seen[i] and text[:30] in seen[i].replace(
+            "\n", " "
+        )
     assert f"Hint {len(THEORY.hints)} of" in seen[-1]
 
 

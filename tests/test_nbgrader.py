@@ -20,13 +20,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 pytest.importorskip("nbgrader")
 
 CATALOG = load_catalog()
-TOPICS = [CATALOG.get(i) for i in ("perceptron-theory", "probability", "backprop") if CATALOG.get(i).available]
+TOPICS = [
+    CATALOG.get(i)
+    for i in ("perceptron-theory", "probability", "backprop")
+    if CATALOG.get(i).available
+]
 MAIN = CATALOG.get("perceptron-theory")
 NBGRADER = shutil.which("nbgrader") or str(Path(sys.executable).with_name("nbgrader"))
 
 
 def run_nbgrader(course_dir, *args):
-    done = subprocess.run([NBGRADER, *args], cwd=course_dir, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [NBGRADER, *args], cwd=course_dir, capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 
@@ -35,14 +41,25 @@ def students_for(topic):
     """student -> source (None: the released stub untouched)."""
     ref = topic.solution_path.read_text(encoding="utf-8")
     bug = load_bugs(topic)[0]
-    chunks = [c for c in __import__("nnfs_cli.notebooks", fromlist=["chunks"]).chunks(ref) if c.kind == "function"]
+    chunks = [
+        c
+        for c in __import__("nnfs_cli.notebooks", fromlist=["chunks"]).chunks(ref)
+        if c.kind == "function"
+    ]
     first, last = chunks[0], chunks[-1]
     # partial: the last function is left as the stub
-    partial = ref.replace(last.source, last.source.split('"""')[0] + '"""Left undone."""\n    raise NotImplementedError\n')
+    partial = ref.replace(
+        last.source,
+        last.source.split('"""')[0] + '"""Left undone."""\n    raise NotImplementedError\n',
+    )
     out = {"ref": ref, "stub": None, "partial": partial, "knownbug": variant_source(topic, bug)}
     if topic is MAIN:
-        out["hangs"] = ref.replace("    return np.maximum(z, 0)\n", "    while True:\n        pass\n")
-        out["crashes"] = ref.replace("import numpy as np\n", "import numpy as np\nimport os\nos._exit(1)\n", 1)
+        out["hangs"] = ref.replace(
+            "    return np.maximum(z, 0)\n", "    while True:\n        pass\n"
+        )
+        out["crashes"] = ref.replace(
+            "import numpy as np\n", "import numpy as np\nimport os\nos._exit(1)\n", 1
+        )
     assert partial != ref and first.name
     return out
 
@@ -91,8 +108,16 @@ def test_released_notebooks_hold_no_solution_and_no_hidden_tests(graded_course):
     root, _ = graded_course
     for t in TOPICS:
         text = (root / "release" / t.id / f"{t.id}.ipynb").read_text()
-        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "grade_part" not in text
-        reference_body = [c for c in __import__("nnfs_cli.notebooks", fromlist=["chunks"]).chunks(t.solution_path.read_text()) if c.kind == "function"][0]
+        assert (
+            "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "grade_part" not in text
+        )
+        reference_body = [
+            c
+            for c in __import__("nnfs_cli.notebooks", fromlist=["chunks"]).chunks(
+                t.solution_path.read_text()
+            )
+            if c.kind == "function"
+        ][0]
         body_line = reference_body.source.split("### BEGIN SOLUTION\n")[1].splitlines()[0].strip()
         assert body_line not in text, body_line
 
@@ -108,7 +133,12 @@ def test_every_nbgrader_score_equals_nnfs_check(graded_course):
             continue
         check = nnfs("check", r["assignment"], "--file", str(nb), "--json")
         ours = json.loads(check.stdout)
-        assert float(r["raw_score"]) == ours["score"], (r["student_id"], r["assignment"], r["raw_score"], ours["score"])
+        assert float(r["raw_score"]) == ours["score"], (
+            r["student_id"],
+            r["assignment"],
+            r["raw_score"],
+            ours["score"],
+        )
         if r["student_id"] == "ref":
             assert ours["passed"] and ours["score"] == float(r["max_score"])
         if r["student_id"] in ("stub", "crashes"):
@@ -126,17 +156,35 @@ def test_per_part_points_match(graded_course):
                     sub = gb.find_submission_notebook(t.id, t.id, student)
                 except Exception:
                     continue
-                ours = json.loads(nnfs("check", t.id, "--file", str(root / "submitted" / student / t.id / f"{t.id}.ipynb"), "--json").stdout)
+                ours = json.loads(
+                    nnfs(
+                        "check",
+                        t.id,
+                        "--file",
+                        str(root / "submitted" / student / t.id / f"{t.id}.ipynb"),
+                        "--json",
+                    ).stdout
+                )
                 per_part = {}
                 for test in ours["tests"]:
                     per_part[test["part"]] = per_part.get(test["part"], 0) + test["points"]
                 for grade in sub.grades:
-                    assert grade.score == pytest.approx(per_part[grade.name.removeprefix("test-")]), (student, grade.name)
+                    assert grade.score == pytest.approx(
+                        per_part[grade.name.removeprefix("test-")]
+                    ), (student, grade.name)
 
 
 def test_hanging_submission_zero_for_hung_parts_only(graded_course):
     root, elapsed = graded_course
-    ours = json.loads(nnfs("check", MAIN.id, "--file", str(root / "submitted" / "hangs" / MAIN.id / f"{MAIN.id}.ipynb"), "--json").stdout)
+    ours = json.loads(
+        nnfs(
+            "check",
+            MAIN.id,
+            "--file",
+            str(root / "submitted" / "hangs" / MAIN.id / f"{MAIN.id}.ipynb"),
+            "--json",
+        ).stdout
+    )
     failed = {t["part"] for t in ours["tests"] if not t["passed"]}
     assert failed == {"relu", "neuron"}
     assert elapsed < 600
@@ -154,4 +202,11 @@ def test_batch_wrapper_summarises_the_class(graded_course):
     r = nnfs("course", "grade", str(root), "-t", MAIN.id, "--json")
     assert r.exit_code == 0, r.stderr
     rows = json.loads(r.stdout)["rows"]
-    assert {row["student"] for row in rows} >= {"ref", "stub", "partial", "knownbug", "hangs", "crashes"}
+    assert {row["student"] for row in rows} >= {
+        "ref",
+        "stub",
+        "partial",
+        "knownbug",
+        "hangs",
+        "crashes",
+    }

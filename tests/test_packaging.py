@@ -15,7 +15,10 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        check=True,
+    )
     return next(out.glob("nnfs_lab-*.whl"))
 
 
@@ -37,15 +40,28 @@ def test_installed_wheel_runs_init_next_and_check(wheel, tmp_path):
     # Reuse this environment's dependencies (numpy, torch, typer...) without re-downloading them;
     # a plain path in a .pth file is not itself scanned for .pth files, so no editable hook leaks in.
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)]
+    pip = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--no-deps",
+        "--no-index",
+        "-q",
+        str(wheel),
+    ]
     subprocess.run(pip, check=True)
     nnfs = str(venv / "bin" / "nnfs")
-    env = {k: v for k, v in os.environ.items() if k not in ("NNFS_WORKSPACE", "PYTHONPATH")} | {"NO_COLOR": "1"}
+    env = {k: v for k, v in os.environ.items() if k not in ("NNFS_WORKSPACE", "PYTHONPATH")} | {
+        "NO_COLOR": "1"
+    }
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import nnfs_cli.catalog as c; print(c.content_root())"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     assert where.startswith(str(venv)), where
     ws = tmp_path / "ws"
     for args in (["init", str(ws)], ["next", "-w", str(ws)], ["check", "perceptron", "--solution"]):
-        r = subprocess.run([nnfs, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        r = subprocess.run(
+            [nnfs, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
         assert r.returncode == 0, (args, r.stdout[-2000:], r.stderr[-2000:])
     assert list(ws.glob("01_foundations/*.py"))

@@ -41,7 +41,9 @@ def test_every_part_has_a_known_bug_or_three_bugs_in_all(topic):
     assert len(bugs) >= 3, f"{topic.id} declares {len(bugs)} known bugs; at least 3 are required"
 
 
-@pytest.mark.parametrize(("topic", "bug"), all_bugs(), ids=lambda x: getattr(x, "id", None) or getattr(x, "name", ""))
+@pytest.mark.parametrize(
+    ("topic", "bug"), all_bugs(), ids=lambda x: getattr(x, "id", None) or getattr(x, "name", "")
+)
 def test_known_bug_fails_its_parts_and_is_named(topic, bug):
     result = grade_bug(topic, bug)
     assert failed_parts(result) == set(bug.failing_parts), (
@@ -54,7 +56,11 @@ def test_known_bug_fails_its_parts_and_is_named(topic, bug):
             assert t.message.strip(), f"{t.name} fails without a message"
 
 
-@pytest.mark.parametrize(("topic", "path"), alternatives(), ids=lambda x: getattr(x, "id", None) or getattr(x, "name", ""))
+@pytest.mark.parametrize(
+    ("topic", "path"),
+    alternatives(),
+    ids=lambda x: getattr(x, "id", None) or getattr(x, "name", ""),
+)
 def test_correct_alternative_gets_full_marks(topic, path):
     result = grade_source(topic, path.read_text(encoding="utf-8"))
     failures = [f"{t.name}: {t.message}" for t in result.tests if not t.passed]
@@ -64,7 +70,9 @@ def test_correct_alternative_gets_full_marks(topic, path):
 
 @pytest.mark.parametrize("topic", TOPICS, ids=lambda t: t.id)
 def test_topic_has_a_correct_alternative(topic):
-    assert any(t == topic for t, _ in alternatives()), f"add tests/alternatives/{topic.module_name}__<style>.py"
+    assert any(t == topic for t, _ in alternatives()), (
+        f"add tests/alternatives/{topic.module_name}__<style>.py"
+    )
 
 
 def test_reference_results_carry_no_diagnosis():

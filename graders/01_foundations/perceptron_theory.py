@@ -21,11 +21,15 @@ def sample(shape, seed, dtype=np.float64):
     return z.astype(dtype)
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
-@pytest.mark.parametrize("name", ACTIVATIONS)
-def test_shape_and_dtype(learner, name, shape, request):
+def per_function(points, *others):
+    """One case per activation (times each of `others`), marked with that activation's part."""
+    cases = [(n, *rest) for n in ACTIVATIONS for rest in (others[0] if others else [()])]
+    return [pytest.param(*c, marks=pytest.mark.part(c[0], points=points), id="-".join(map(str, c))) for c in cases]
+
+
+@pytest.mark.parametrize(("name", "shape"), per_function(0.25, [(s,) for s in SHAPES]))
+def test_shape_and_dtype(learner, name, shape):
     """Output has the input's shape and a floating dtype."""
-    request.node.add_marker(pytest.mark.part(name, points=0.25))
     z = sample(shape, seed=len(shape))
     out = assert_shape(getattr(learner, name)(z), shape, f"{name}(z)", on=describe(z=z))
     assert np.issubdtype(out.dtype, np.floating), (
@@ -34,11 +38,9 @@ def test_shape_and_dtype(learner, name, shape, request):
     )
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("name", ACTIVATIONS)
-def test_values(learner, ref, name, dtype, request):
+@pytest.mark.parametrize(("name", "dtype"), per_function(1, [("float64",), ("float32",)]))
+def test_values(learner, ref, name, dtype):
     """Values equal the reference on random inputs with exact zeros."""
-    request.node.add_marker(pytest.mark.part(name, points=1))
     z = sample((6, 9), seed=11, dtype=dtype)
     assert_close(getattr(learner, name)(z), getattr(ref, name)(z), f"{name}(z)", on=describe(z=z), inputs={"z": z},
                  hint="the table in the lesson gives each formula; mind the convention at z = 0")

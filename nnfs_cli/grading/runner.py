@@ -14,6 +14,7 @@ from pathlib import Path
 from nnfs_cli.catalog import Topic
 from nnfs_cli.errors import NnfsError
 from nnfs_cli.grading.result import Result
+from nnfs_cli.sandbox.source import read_submission
 
 RUN_TIMEOUT = 300.0  # whole-run backstop; learner calls have their own, shorter limits
 
@@ -32,6 +33,21 @@ def grade(
     if not target.is_file():
         raise NnfsError(f"no file to grade at {target}")
     started = time.perf_counter()
+    try:
+        read_submission(target)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        what = (
+            "is not UTF-8 text"
+            if isinstance(e, UnicodeDecodeError)
+            else f"cannot be read ({type(e).__name__}: {e})"
+        )
+        if (
+            target.suffix == ".ipynb"
+            and isinstance(e, ValueError)
+            and not isinstance(e, UnicodeDecodeError)
+        ):
+            what = "is not a valid notebook (its JSON does not parse)"
+        return Result(topic.id, str(target), [], 0.0, error=f"{target.name} {what}")
     with tempfile.TemporaryDirectory(prefix="nnfs-grade-") as tmp:
         ini = Path(tmp, "pytest.ini")
         ini.write_text("[pytest]\n", encoding="utf-8")
@@ -65,14 +81,20 @@ def grade(
                 time.perf_counter() - started,
                 error=f"grading did not finish within {run_timeout:g} s and was stopped",
             )
-        if not result_path.exists():
+        if not result_path.exists() or proc.returncode not in (0, 1, 5):  # 5: every test deselected
             tail = output.decode("utf-8", "replace").strip().splitlines()[-15:]
             raise NnfsError(
                 f"the grader for {topic.id!r} failed to run (exit {proc.returncode}): "
                 + " | ".join(tail)
             )
         data = json.loads(result_path.read_text(encoding="utf-8"))
-    if data["collect_errors"]:
+    if data["collect_errors"] or not data["tests"]:
+        if not data["collect_errors"]:
+            if parts:
+                raise NnfsError(
+                    f"{topic.id} has no checks for part {', '.join(parts)} (parts are the exercise's function names)"
+                )
+            raise NnfsError(f"the grader for {topic.id!r} ran no checks")
         raise NnfsError(
             f"the grader for {topic.id!r} is broken: {data['collect_errors'][0].strip().splitlines()[-1]}"
         )

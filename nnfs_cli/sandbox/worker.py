@@ -110,7 +110,23 @@ def _changed(before: object, after: object) -> bool:
 
     try:
         if isinstance(before, np.ndarray):
-            return before.shape != after.shape or not np.array_equal(before, after, equal_nan=True)
+            return (
+                not isinstance(after, np.ndarray)
+                or before.shape != after.shape
+                or not np.array_equal(before, after, equal_nan=True)
+            )
+        if isinstance(before, list | tuple):
+            return (
+                type(before) is not type(after)
+                or len(before) != len(after)
+                or any(_changed(b, a) for b, a in zip(before, after))
+            )
+        if isinstance(before, dict):
+            return (
+                not isinstance(after, dict)
+                or before.keys() != after.keys()
+                or any(_changed(before[k], after[k]) for k in before)
+            )
         return bool(before != after)
     except Exception:
         return True
