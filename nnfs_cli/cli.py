@@ -71,10 +71,14 @@ def _guard(fn):
 
 
 def _workspace(explicit: Path | None):
-    ws = find_workspace(explicit)
-    for note in ws.store.notices:
-        views.notice(note)
-    return ws
+    return find_workspace(explicit)
+
+
+def _load(ws) -> dict:
+    """The workspace's progress, telling the user if a damaged store was recovered."""
+    data = ws.store.load()
+    _show_notices(ws)
+    return data
 
 
 def _show_notices(ws) -> None:
@@ -107,8 +111,7 @@ def next_(workspace: WorkspaceOpt = None) -> None:
     """
     ws = _workspace(workspace)
     catalog = load_catalog()
-    data = ws.store.load()
-    _show_notices(ws)
+    data = _load(ws)
     topic = core.next_topic(catalog, data)
     c = views.console()
     if topic is None:
@@ -209,8 +212,7 @@ def progress(
     """
     ws = _workspace(workspace)
     catalog = load_catalog()
-    data = ws.store.load()
-    _show_notices(ws)
+    data = _load(ws)
     statuses = core.statuses(catalog, data)
     if json_out:
         views.print_json(
@@ -240,7 +242,7 @@ def list_(json_out: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
     catalog = load_catalog()
     try:
         ws = _workspace(workspace)
-        data = ws.store.load()
+        data = _load(ws)
     except NnfsError:
         if workspace is not None:
             raise
@@ -302,7 +304,7 @@ def solution(
     ws = None
     try:
         ws = _workspace(workspace)
-        passed = core.statuses(load_catalog(), ws.store.load())[t.id] == "passed"
+        passed = core.statuses(load_catalog(), _load(ws))[t.id] == "passed"
     except NnfsError:
         if not force:
             raise
