@@ -102,6 +102,8 @@ UPDATE_CASES = [
     ([0.5, -1.0], 0.2, [3.0, 1.0], 0, 0.5, "a false positive: w . x + b >= 0 but y = 0"),
     ([0.5, -1.0], 0.0, [3.0, 1.0], 1, 1.0, "a correct prediction: nothing changes"),
     ([0.0, 0.0, 0.0], 0.0, [1.0, -2.0, 0.5], 0, 0.1, "z = 0 exactly, so y_hat = 1 and y = 0: a mistake"),
+    ([1.0, 1.0], -2.5, [1.0, 1.0], 1, 1.0, "the bias decides: w . x = 2 but w . x + b < 0, a false negative"),
+    ([1.0, -1.0], 0.5, [1.0, 1.0], 0, 0.5, "the bias decides: w . x = 0 but w . x + b > 0, a false positive"),
 ]
 
 

@@ -84,3 +84,14 @@ def perceptron_update(w, b, x, y, lr=1.0):
 """,
     ),
 ]
+
+# Mutants reviewed as equivalent: they cannot change any result (nnfs audit leaves them out).
+EQUIVALENT = {
+    "step/swap-args/swap first two arguments#0": "np.result_type is symmetric in its arguments",
+    "step_grad/swap-args/swap first two arguments#0": "np.result_type is symmetric in its arguments",
+    "relu_grad/swap-args/swap first two arguments#0": "np.result_type is symmetric in its arguments",
+    "relu/swap-args/swap first two arguments#0": "np.maximum is symmetric in its arguments",
+    "sigmoid/compare/GtE->Gt#0": "at z = 0 both branches give 1/2, so the branch choice at 0 does not matter",
+    "neuron/transpose/add .T to right operand#0": "w is one-dimensional and .T of a 1-D array is the same array",
+    "perceptron_update/transpose/add .T to right operand#0": "w is one-dimensional and .T of a 1-D array is the same array",
+}

@@ -187,11 +187,16 @@ def _same(a: object, b: object) -> bool:
 
 
 def _known_bug(part: str, calls: list) -> Diagnosis | None:
-    """The known bug that reproduces every recorded learner output of this test, if any."""
+    """The one known bug that reproduces every recorded learner output of this test, if any.
+
+    When two known bugs both explain the evidence (the inputs cannot tell them apart), no
+    name is given: a wrong name is worse than none.
+    """
     calls = [c for c in calls if c[3] is not None]
     if not calls:
         return None
     reference = _load_reference()
+    matches = []
     for bug in load_bugs(_state.topic):
         if part not in bug.failing_parts:
             continue
@@ -206,9 +211,11 @@ def _known_bug(part: str, calls: list) -> Diagnosis | None:
                 shows = shows or not _same(theirs, ours)
             else:
                 if shows:
-                    return Diagnosis("known-bug", bug.name, bug.hint)
+                    matches.append(bug)
         except Exception:
             continue
+    if len(matches) == 1:
+        return Diagnosis("known-bug", matches[0].name, matches[0].hint)
     return None
 
 

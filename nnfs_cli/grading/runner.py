@@ -27,6 +27,7 @@ def grade(
     protect: tuple[Path, ...] = (),
     call_timeout: float = 10.0,
     run_timeout: float = RUN_TIMEOUT,
+    exit_first: bool = False,
 ) -> Result:
     """Grade `target` (a .py or .ipynb) with `topic`'s grader. Never raises for learner faults."""
     target = Path(target).resolve()
@@ -62,6 +63,8 @@ def grade(
         ]  # fmt: skip
         if parts:
             cmd += ["--nnfs-parts", ",".join(parts)]
+        if exit_first:  # the audit only needs to know whether anything fails
+            cmd.append("-x")
         for p in protect:
             cmd += ["--nnfs-protect", str(p)]
         env = os.environ | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0"}
