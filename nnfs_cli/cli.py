@@ -397,6 +397,36 @@ def dev_bugs(topic: TopicArg) -> None:
     raise typer.Exit(0 if ok else 1)
 
 
+@app.command()
+@_guard
+def audit(
+    topic: Annotated[list[str] | None, typer.Argument(help="Topics to audit.", show_default=False)] = None,
+    all_topics: Annotated[bool, typer.Option("--all", help="Audit every available topic.")] = False,
+    sample: Annotated[int | None, typer.Option("--sample", min=1, help="Grade only this many mutants per topic (seeded).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sample.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Mutation-test graders: mutants of the reference must fail (maintainers, instructors).
+
+    Example: nnfs audit backprop --sample 20
+    """
+    from nnfs_cli import audit as auditing
+
+    catalog = load_catalog()
+    if all_topics == bool(topic):
+        raise NnfsError("name topics to audit, or use --all")
+    topics = [t for t in catalog.topics if t.available] if all_topics else [catalog.get_available(i) for i in topic]
+    reports = []
+    for t in topics:
+        total = min(sample, len(auditing.mutants(t))) if sample else len(auditing.mutants(t))
+        with views.progress_bar(f"audit {t.id}", total=total) as advance:
+            reports.append(auditing.audit(t, sample=sample, seed=seed, on_done=advance))
+    if json_out:
+        views.print_json([r.to_json() for r in reports])
+    else:
+        views.audit_report(views.console(), reports)
+
+
 @course_app.command("build")
 @_guard
 def course_build(

@@ -296,3 +296,17 @@ def batch_report(c: Console, report) -> None:
     c.print("slowest steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in slow))
     for f in report.failures:
         c.print(Text(f, style="red"))
+
+
+def audit_report(c: Console, reports) -> None:
+    table = Table(title="Grader audit: mutants of each reference", title_justify="left")
+    for col in ("topic", "mutants", "killed", "survived", "timed out", "equivalent", "kill rate", "seconds"):
+        table.add_column(col, justify="left" if col == "topic" else "right")
+    for r in reports:
+        style = "green" if r.kill_rate >= 0.95 else "yellow" if r.kill_rate >= 0.8 else "red"
+        table.add_row(r.topic, str(r.mutants), str(r.killed), str(len(r.survived)), str(r.timed_out),
+                      str(len(r.equivalent)), Text(f"{r.kill_rate:.1%}", style=style), f"{r.seconds:.0f}")  # fmt: skip
+    c.print(table)
+    for r in reports:
+        for m in r.survived:
+            c.print(Panel(Syntax(m.diff, "diff"), title=f"{r.topic}: survived {m.id}", title_align="left", border_style="yellow"))
