@@ -1,0 +1,60 @@
+"""How often a failing test names the mistake (issue: "name the mistake").
+
+For every available topic: each known-bug variant must be named correctly (target 100%);
+among the tests that the audit's mutants fail, count those with a diagnosis, by kind
+(target >= 50% for Phase 1-2); a passing test must never carry one (target: 0).
+Run: python benchmarks/diagnosis_coverage.py [--sample N] [--topic T ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from nnfs_cli.audit import equivalents, mutants
+from nnfs_cli.catalog import load_catalog
+from nnfs_cli.dev import grade_bug
+from nnfs_cli.grading.bugs import load_bugs
+from nnfs_cli.grading.runner import grade
+
+
+def grade_text(topic, source: str):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d, topic.relpath.name)
+        path.write_text(source, encoding="utf-8")
+        return grade(topic, path, call_timeout=5.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=None, help="mutants per topic (default: all)")
+    parser.add_argument("--topic", action="append")
+    args = parser.parse_args()
+    catalog = load_catalog()
+    topics = [catalog.get(t) for t in args.topic] if args.topic else [t for t in catalog.topics if t.available]
+    print("| topic | known bugs named | mutant failing tests | diagnosed | signature | known-bug | passing tests with a diagnosis |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    started = time.perf_counter()
+    for topic in topics:
+        bugs = load_bugs(topic)
+        named = sum(any(t.diagnosis and t.diagnosis.name == b.name for t in grade_bug(topic, b).tests) for b in bugs)
+        ms = [m for m in mutants(topic) if m.id not in equivalents(topic)]
+        if args.sample:
+            ms = ms[:: max(1, len(ms) // args.sample)][: args.sample]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda m: grade_text(topic, m.source), ms))
+        failing = [t for r in results for t in r.tests if not t.passed]
+        kinds = Counter(t.diagnosis.kind for t in failing if t.diagnosis)
+        wrong = sum(1 for r in results for t in r.tests if t.passed and t.diagnosis)
+        diag = sum(kinds.values())
+        share = f"{diag / len(failing):.0%}" if failing else "-"
+        print(f"| {topic.id} | {named}/{len(bugs)} | {len(failing)} | {diag} ({share}) | {kinds['signature']} | {kinds['known-bug']} | {wrong} |")
+    print(f"\nwall time {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
