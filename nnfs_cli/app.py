@@ -120,3 +120,26 @@ def solution_diff(topic: Topic, learner_file: Path) -> str:
             tofile=f"reference/{learner_file.name}",
         )
     )
+
+
+def stats(catalog: Catalog, data: dict) -> list[dict]:
+    """Per topic with any activity: attempts, best score, time from first attempt to first pass, hints."""
+    rows = []
+    for t in catalog.topics:
+        rec = data["topics"].get(t.id)
+        if not rec:
+            continue
+        attempts = rec.get("attempts", [])
+        first = attempts[0]["time"] if attempts else None
+        passed = rec.get("first_pass")
+        rows.append({
+            "id": t.id,
+            "attempts": rec.get("attempt_count", 0),
+            "best": max((a["score"] for a in attempts), default=0.0),
+            "max_score": max((a["max_score"] for a in attempts), default=0.0),
+            "first_pass_after_s": (passed - first) if passed and first else None,
+            "attempts_to_pass": next((i + 1 for i, a in enumerate(attempts) if a["passed"]), None),
+            "hints_used": rec.get("hints_shown", 0),
+            "hints_total": len(t.hints),
+        })  # fmt: skip
+    return rows

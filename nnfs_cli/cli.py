@@ -39,9 +39,17 @@ WorkspaceOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+def _complete_topic(incomplete: str) -> list[str]:
+    """Shell completion of topic ids (available ones first)."""
+    topics = sorted(load_catalog().topics, key=lambda t: not t.available)
+    return [t.id for t in topics if t.id.startswith(incomplete)]
+
+
 TopicArg = Annotated[
-    str, typer.Argument(help="Topic id, e.g. backprop (see `nnfs list`).", show_default=False)
+    str,
+    typer.Argument(help="Topic id, e.g. backprop (see `nnfs list`).", show_default=False, autocompletion=_complete_topic),
 ]
+NotebookOpt = Annotated[bool, typer.Option("--notebook", help="Also write the exercise as a Jupyter notebook.")]
 
 
 def _guard(fn):
@@ -104,10 +112,10 @@ def init(
 
 @app.command("next")
 @_guard
-def next_(workspace: WorkspaceOpt = None) -> None:
+def next_(notebook: NotebookOpt = False, workspace: WorkspaceOpt = None) -> None:
     """Fetch the first unfinished exercise into the workspace and show its lesson.
 
-    Example: nnfs next
+    Example: nnfs next --notebook
     """
     ws = _workspace(workspace)
     catalog = load_catalog()
@@ -117,26 +125,29 @@ def next_(workspace: WorkspaceOpt = None) -> None:
     if topic is None:
         c.print("Every available topic is passed. More phases are on the way: see `nnfs progress`.")
         return
-    copied = ws.fetch(topic)
-    views.lesson(c, topic, core.lesson(topic), core.todos(topic), str(ws.exercise(topic)))
+    _fetch_and_show(ws, topic, notebook)
+
+
+def _fetch_and_show(ws, topic, notebook: bool) -> None:
+    c = views.console()
+    copied = ws.fetch_notebook(topic) if notebook else ws.fetch(topic)
+    path = ws.notebook(topic) if notebook else ws.exercise(topic)
+    views.lesson(c, topic, core.lesson(topic), core.todos(topic), str(path))
+    if notebook:
+        c.print(f"Grade it with: nnfs check {topic.id} --file {path}")
     if not copied:
         c.print("(your file was already there and was left untouched)")
 
 
 @app.command()
 @_guard
-def start(topic: TopicArg, workspace: WorkspaceOpt = None) -> None:
+def start(topic: TopicArg, notebook: NotebookOpt = False, workspace: WorkspaceOpt = None) -> None:
     """Fetch a given exercise (out of roadmap order) and show its lesson.
 
     Example: nnfs start backprop
     """
     ws = _workspace(workspace)
-    t = load_catalog().get_available(topic)
-    copied = ws.fetch(t)
-    c = views.console()
-    views.lesson(c, t, core.lesson(t), core.todos(t), str(ws.exercise(t)))
-    if not copied:
-        c.print("(your file was already there and was left untouched)")
+    _fetch_and_show(ws, load_catalog().get_available(topic), notebook)
 
 
 @app.command()
@@ -194,7 +205,86 @@ def check(
         views.print_json(result.to_json())
     else:
         views.result(views.console(), result, verbose)
+        if ws is not None:
+            _figures(result, ws.root / "plots", terminal=False)
     raise typer.Exit(0 if result.passed else 1)
+
+
+def _figures(result, outdir: Path, terminal: bool) -> None:
+    from nnfs_cli import plots
+
+    c = views.console()
+    try:
+        paths = plots.save_figures(result, outdir)
+    except OSError as e:
+        views.notice(f"could not save figures in {outdir}: {e.strerror}")
+        return
+    for path in paths:
+        c.print(f"figure: {path}")
+    if terminal:
+        for text in plots.terminal_plots(result, width=min(c.width, 90)):
+            c.print(text, markup=False, highlight=False)
+
+
+@app.command()
+@_guard
+def plot(
+    topic: TopicArg,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Plot this file's results instead of the workspace copy.")] = None,
+    solution: Annotated[bool, typer.Option("--solution", help="Plot the reference's results.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Grade, then draw what the code did: PNG files in <workspace>/plots and a terminal plot.
+
+    Example: nnfs plot training-dynamics
+    """
+    t = load_catalog().get_available(topic)
+    ws = None
+    try:
+        ws = _workspace(workspace)
+    except NnfsError:
+        if file is None and not solution:
+            raise
+    target = core.resolve_target(t, ws, file, solution)
+    result = core.check(t, target, ws, record=False)
+    from nnfs_cli import plots
+
+    if not plots.figure_specs(result):
+        views.console().print(f"{t.id} has no figures to draw.")
+        return
+    _figures(result, (ws.root if ws else Path.cwd()) / "plots", terminal=True)
+
+
+@app.command()
+@_guard
+def stats(json_out: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
+    """Attempts, time to first pass and hints used, per topic.
+
+    Example: nnfs stats
+    """
+    ws = _workspace(workspace)
+    rows = core.stats(load_catalog(), _load(ws))
+    if json_out:
+        views.print_json(rows)
+    else:
+        views.stats(views.console(), rows)
+
+
+@app.command()
+@_guard
+def watch(
+    topic: Annotated[str | None, typer.Argument(help="Topic to watch (default: the file you last saved).", show_default=False)] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.5, max=600, help="Seconds each call of your function may take.")] = 10.0,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Re-grade your exercise every time you save it; Ctrl-C to leave.
+
+    Example: nnfs watch
+    """
+    from nnfs_cli.watch import watch_loop
+
+    ws = _workspace(workspace)
+    watch_loop(ws, load_catalog().get_available(topic) if topic else None, call_timeout=timeout)
 
 
 @app.command()

@@ -310,3 +310,37 @@ def audit_report(c: Console, reports) -> None:
     for r in reports:
         for m in r.survived:
             c.print(Panel(Syntax(m.diff, "diff"), title=f"{r.topic}: survived {m.id}", title_align="left", border_style="yellow"))
+
+
+def stats(c: Console, rows: list[dict]) -> None:
+    if not rows:
+        c.print("No attempts yet: `nnfs next` fetches your first exercise.")
+        return
+    table = Table(title="Your statistics", title_justify="left")
+    for col in ("topic", "attempts", "best score", "passed after", "attempts to pass", "hints used"):
+        table.add_column(col, justify="left" if col == "topic" else "right")
+    for r in rows:
+        after = r["first_pass_after_s"]
+        when = "-" if after is None else f"{after / 60:.0f} min" if after >= 60 else f"{after:.0f} s"
+        table.add_row(r["id"], str(r["attempts"]), f"{r['best']:g}/{r['max_score']:g}", when,
+                      str(r["attempts_to_pass"] or "-"), f"{r['hints_used']}/{r['hints_total']}")  # fmt: skip
+    c.print(table)
+
+
+def watch_status(res: Result, path: str) -> Group:
+    """The compact live view of `nnfs watch`: parts passed and the first failure."""
+    parts = res.parts()
+    ok = sum(all(t.passed for t in tests) for tests in parts.values())
+    head = Text.assemble((f"{res.topic}", "bold"), f"  {path}\n", (f"{ok}/{len(parts)} parts pass", "green" if res.passed else "yellow"),
+                         f"   {res.score:g}/{res.max_score:g} points   ({res.seconds:.1f} s)")  # fmt: skip
+    body = [head]
+    if res.error:
+        body.append(Text(res.error, style="red"))
+    first = next((t for t in res.tests if not t.passed), None)
+    if first is not None:
+        body.append(Panel(Text(first.message), title=f"{first.part}: {first.extra.get('description') or first.name}",
+                          title_align="left", border_style="yellow" if first.status == "not-implemented" else "red"))  # fmt: skip
+        if first.diagnosis:
+            body.append(Text.assemble(("looks like: " if first.diagnosis.kind == "signature" else "known mistake: ", "bold magenta"),
+                                      f"{first.diagnosis.name} — {first.diagnosis.hint}"))  # fmt: skip
+    return Group(*body)

@@ -32,8 +32,31 @@ class Workspace:
     def exercise(self, topic: Topic) -> Path:
         return self.root / topic.relpath
 
+    def notebook(self, topic: Topic) -> Path:
+        return self.root / topic.folder / f"{topic.id}.ipynb"
+
     def has_exercise(self, topic: Topic) -> bool:
         return self.exercise(topic).is_file()
+
+    def current_file(self, topic: Topic) -> Path | None:
+        """The learner's file for a topic: the .py copy, else the notebook, else None."""
+        for path in (self.exercise(topic), self.notebook(topic)):
+            if path.is_file():
+                return path
+        return None
+
+    def fetch_notebook(self, topic: Topic) -> bool:
+        """Write the exercise as a notebook if there is none yet; never overwrite."""
+        from nnfs_cli.notebooks import learner_notebook, write_notebook
+
+        path = self.notebook(topic)
+        if path.exists():
+            return False
+        try:
+            write_notebook(learner_notebook(topic), path)
+        except OSError as e:
+            raise NnfsError(f"cannot write {path}: {e.strerror}") from None
+        return True
 
     def fetch(self, topic: Topic) -> bool:
         """Copy the stub in if the learner has no copy yet; never overwrite. True if copied."""

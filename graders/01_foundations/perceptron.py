@@ -378,11 +378,14 @@ def test_decision_boundary_points_are_on_the_line(learner):
 
 
 @pytest.mark.part("decision_boundary", points=1)
-def test_decision_boundary_separates_trained_data(learner, ref):
+def test_decision_boundary_separates_trained_data(learner, ref, report):
     """For a trained 2-D perceptron, class-1 points lie on one side of the line and class-0 on the other."""
     X, y = blobs(41, 2, seed=8)
     w, b, _ = ref.train_perceptron(X, y)
     ys = np.asarray(learner.decision_boundary(w, b, X[:, 0]), dtype=np.float64)
+    if ys.shape == (41,):  # for `nnfs plot`: your line over the data it should separate
+        report["figure"] = {"kind": "boundary", "title": "perceptron: your decision boundary on trained blobs",
+                            "X": X.tolist(), "y": y.tolist(), "line_x": X[:, 0].tolist(), "line_y": ys.tolist()}
     on = describe(X=X, y=y) + f", w = {w.round(4).tolist()}, b = {b:.4f} (trained on the blobs)"
     assert_shape(ys, (41,), "decision_boundary(w, b, X[:, 0])", on=on)
     above = (X[:, 1] - ys) * np.sign(w[1]) > 0  # the side where w . x + b > 0

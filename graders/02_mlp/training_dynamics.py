@@ -996,15 +996,18 @@ def test_train_mlp_batch_and_online(learner, ref, mode):
 
 
 @pytest.mark.part("train_mlp", points=4)
-def test_train_mlp_learns_the_spiral(learner, ref):
+def test_train_mlp_learns_the_spiral(learner, ref, report):
     """On a 3-class spiral (300 points) the loss falls below 0.25 and accuracy reaches 95% in 150 epochs."""
     X, y = spiral()
     hidden, lr, epochs, batch_size = 64, 0.1, 150, 32
     params, losses, accuracy, on = run_training(
         learner, X, y, hidden, lr, epochs, batch_size, seed=0
     )
-    check_params(params, 2, hidden, 3, on)
     reference = ref.train_mlp(X, y, hidden, lr, epochs, batch_size, 0)[1]
+    # for `nnfs plot`: the learner's loss curve beside the reference's
+    report["figure"] = {"kind": "curves", "title": "train_mlp on the spiral: training loss", "ylabel": "mean cross-entropy",
+                        "curves": {"yours": [float(v) for v in np.ravel(losses)], "reference": [float(v) for v in reference]}}
+    check_params(params, 2, hidden, 3, on)
     assert_converges(
         losses,
         0.25,

@@ -1,0 +1,82 @@
+"""Figures of what a learner's code did: PNG files (matplotlib) and small terminal plots (plotext).
+
+Graders put plottable data in a test's `report` as `{"figure": {...}}` (or a failing
+convergence check leaves `{"curves": ...}`); this module draws whatever a result carries.
+Kinds: "curves" (named loss curves), "boundary" (2-D points and a line).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from nnfs_cli.grading.result import Result
+
+
+def figure_specs(result: Result) -> list[dict]:
+    specs = []
+    for t in result.tests:
+        if isinstance(t.extra.get("figure"), dict):
+            specs.append(t.extra["figure"])
+        elif t.extra.get("curves"):
+            specs.append({"kind": "curves", "title": t.extra.get("title", t.name), "curves": t.extra["curves"]})
+    return specs
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "figure"
+
+
+def save_figures(result: Result, outdir: Path) -> list[Path]:
+    """Draw every figure a result carries as a PNG in `outdir`; returns the files."""
+    specs = figure_specs(result)
+    if not specs:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for spec in specs:
+        fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=110)
+        if spec["kind"] == "curves":
+            for label, ys in spec["curves"].items():
+                ax.plot(range(1, len(ys) + 1), ys, label=label, linewidth=1.8 if label == "yours" else 1.2,
+                        linestyle="-" if label == "yours" else "--")  # fmt: skip
+            ax.set_xlabel(spec.get("xlabel", "epoch / step"))
+            ax.set_ylabel(spec.get("ylabel", "loss"))
+            if all(min(ys, default=1) > 0 for ys in spec["curves"].values()):
+                ax.set_yscale("log")
+        elif spec["kind"] == "boundary":
+            import numpy as np
+
+            X, y = np.asarray(spec["X"]), np.asarray(spec["y"])
+            for label, marker in ((0, "o"), (1, "^")):
+                pts = X[y == label]
+                ax.scatter(pts[:, 0], pts[:, 1], marker=marker, label=f"class {label}", alpha=0.8)
+            order = np.argsort(spec["line_x"])
+            ax.plot(np.asarray(spec["line_x"])[order], np.asarray(spec["line_y"])[order], color="black", label="your boundary")
+            ax.set_ylim(X[:, 1].min() - 1, X[:, 1].max() + 1)
+            ax.set_xlabel("x1")
+            ax.set_ylabel("x2")
+        else:
+            plt.close(fig)
+            continue
+        ax.set_title(spec["title"])
+        ax.legend()
+        ax.grid(alpha=0.3)
+        path = outdir / f"{result.topic}-{_slug(spec['title'])}.png"
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def terminal_plots(result: Result, width: int = 70, height: int = 15) -> list[str]:
+    """Small text plots of the curves a result carries (for terminals)."""
+    from nnfs_cli.checks import loss_plot
+
+    return [loss_plot(s["curves"], s["title"], width, height) for s in figure_specs(result) if s["kind"] == "curves"]
