@@ -67,8 +67,8 @@ def resolve_target(topic: Topic, ws: Workspace | None, file: Path | None, soluti
             raise NnfsError(f"{file} is neither a .py file nor a notebook (.ipynb)")
         return path.resolve()
     assert ws is not None
-    path = ws.exercise(topic)
-    if not path.is_file():
+    path = ws.current_file(topic)  # the .py copy, else the notebook
+    if path is None:
         raise NnfsError(
             f"{topic.id} is not in this workspace yet: run `nnfs next` (or `nnfs start {topic.id}`) to fetch it"
         )

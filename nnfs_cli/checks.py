@@ -288,11 +288,15 @@ def _plot(plt, curves: Mapping[str, Sequence[float]], title: str, width: int, he
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
+    finite = [float(y) for ys in curves.values() for y in ys if np.isfinite(y)]
+    # a diverging curve spans many decades: only a log axis shows both ends
+    log = bool(finite) and min(finite) > 0 and max(finite) / min(finite) > 1e3
     for label, ys in curves.items():
-        ys = [float(y) for y in ys if np.isfinite(y)]
-        if ys:
-            plt.plot(list(range(1, len(ys) + 1)), ys, label=label)
-    plt.title(title)
+        points = [(i, float(y)) for i, y in enumerate(ys, start=1) if np.isfinite(y) and (not log or y > 0)]
+        if points:
+            xs, vals = zip(*points)
+            plt.plot(list(xs), [float(np.log10(v)) for v in vals] if log else list(vals), label=label)
+    plt.title(title + (" (log10 scale)" if log else ""))
     plt.xlabel("step")
     # plain text: the message is shown by Rich, in JSON and in nbgrader feedback alike
     return re.sub(r"\x1b\[[0-9;]*m", "", plt.build())
