@@ -24,7 +24,9 @@ def main() -> None:
     print("| topic | mutants | killed | survived | timed out | equivalent | kill rate | seconds |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in reports:
-        print(f"| {r.topic} | {r.mutants} | {r.killed} | {len(r.survived)} | {r.timed_out} | {len(r.equivalent)} | {r.kill_rate:.1%} | {r.seconds:.0f} |")
+        print(
+            f"| {r.topic} | {r.mutants} | {r.killed} | {len(r.survived)} | {r.timed_out} | {len(r.equivalent)} | {r.kill_rate:.1%} | {r.seconds:.0f} |"
+        )
     print(f"\nfull audit wall time: {time.perf_counter() - started:.0f} s")
     for r in reports:
         for m in r.survived:

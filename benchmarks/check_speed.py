@@ -41,7 +41,13 @@ def main() -> None:
         uses_torch = "torch" in topic.grader_path.read_text(encoding="utf-8")
         target = 1.0 if topic.phase == 1 else 4.0 if uses_torch else 2.0
         seconds = wall([*prefix, "check", topic.id, "--solution"], args.runs)
-        rows.append((f"nnfs check {topic.id} --solution", seconds, f"<= {target:g} s {'ok' if seconds <= target else 'OVER'}"))
+        rows.append(
+            (
+                f"nnfs check {topic.id} --solution",
+                seconds,
+                f"<= {target:g} s {'ok' if seconds <= target else 'OVER'}",
+            )
+        )
     print(f"| command | median of {args.runs} (s) | target |")
     print("|---|---:|---|")
     for name, seconds, target in rows:

@@ -35,24 +35,35 @@ def main() -> None:
     parser.add_argument("--topic", action="append")
     args = parser.parse_args()
     catalog = load_catalog()
-    topics = [catalog.get(t) for t in args.topic] if args.topic else [t for t in catalog.topics if t.available]
-    print("| topic | known bugs named | mutant failing tests | diagnosed | signature | known-bug | passing tests with a diagnosis |")
+    topics = (
+        [catalog.get(t) for t in args.topic]
+        if args.topic
+        else [t for t in catalog.topics if t.available]
+    )
+    print(
+        "| topic | known bugs named | mutant failing tests | diagnosed | signature | known-bug | passing tests with a diagnosis |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     started = time.perf_counter()
     for topic in topics:
         bugs = load_bugs(topic)
-        named = sum(any(t.diagnosis and t.diagnosis.name == b.name for t in grade_bug(topic, b).tests) for b in bugs)
+        named = sum(
+            any(t.diagnosis and t.diagnosis.name == b.name for t in grade_bug(topic, b).tests)
+            for b in bugs
+        )
         ms = [m for m in mutants(topic) if m.id not in equivalents(topic)]
         if args.sample:
             ms = ms[:: max(1, len(ms) // args.sample)][: args.sample]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda m: grade_text(topic, m.source), ms))
+            results = list(pool.map(lambda m, t=topic: grade_text(t, m.source), ms))
         failing = [t for r in results for t in r.tests if not t.passed]
         kinds = Counter(t.diagnosis.kind for t in failing if t.diagnosis)
         wrong = sum(1 for r in results for t in r.tests if t.passed and t.diagnosis)
         diag = sum(kinds.values())
         share = f"{diag / len(failing):.0%}" if failing else "-"
-        print(f"| {topic.id} | {named}/{len(bugs)} | {len(failing)} | {diag} ({share}) | {kinds['signature']} | {kinds['known-bug']} | {wrong} |")
+        print(
+            f"| {topic.id} | {named}/{len(bugs)} | {len(failing)} | {diag} ({share}) | {kinds['signature']} | {kinds['known-bug']} | {wrong} |"
+        )
     print(f"\nwall time {time.perf_counter() - started:.0f} s")
 
 

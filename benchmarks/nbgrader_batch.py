@@ -41,7 +41,9 @@ def baseline_notebook(real: dict) -> dict:
             continue
         meta = cell["metadata"].get("nbgrader", {})
         if meta.get("solution"):
-            cell["source"] = f"def {meta['grade_id']}(*args):\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"
+            cell["source"] = (
+                f"def {meta['grade_id']}(*args):\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"
+            )
         elif meta.get("grade"):
             cell["source"] = "assert True"
         else:
@@ -73,8 +75,12 @@ def main() -> None:
     cells = sum(c["cell_type"] == "code" for c in real["cells"])
     print(f"| assignment ({cells} code cells) | students | autograde wall (s) | per notebook (s) |")
     print("|---|---:|---:|---:|")
-    print(f"| baseline (trivial cells) | {args.students} | {base:.1f} | {base / args.students:.2f} |")
-    print(f"| {topic.id} (nnfs grader) | {args.students} | {ours:.1f} | {ours / args.students:.2f} |")
+    print(
+        f"| baseline (trivial cells) | {args.students} | {base:.1f} | {base / args.students:.2f} |"
+    )
+    print(
+        f"| {topic.id} (nnfs grader) | {args.students} | {ours:.1f} | {ours / args.students:.2f} |"
+    )
     print(f"\noverhead of the grader: {100 * (ours - base) / base:+.0f}% (target <= +25%)")
 
 

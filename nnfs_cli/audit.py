@@ -34,8 +34,25 @@ SIBLINGS = {
     "sum": "mean", "mean": "sum", "exp": "log", "log": "exp", "zeros": "ones", "ones": "zeros",
     "zeros_like": "ones_like", "ones_like": "zeros_like", "sqrt": "abs", "tanh": "sin", "abs": "negative",
 }  # fmt: skip
-ARITH = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult, ast.FloorDiv: ast.Div, ast.MatMult: ast.Mult}
-COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+ARITH = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.Pow: ast.Mult,
+    ast.FloorDiv: ast.Div,
+    ast.MatMult: ast.Mult,
+}
+COMPARE = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
 
 
 @dataclass(frozen=True)
@@ -116,25 +133,55 @@ def _edits(node: ast.AST) -> Iterator[Edit]:
     """Every mutation one node admits; a transform returns the replacement (None: delete)."""
     if isinstance(node, ast.BinOp) and type(node.op) in ARITH:
         new = ARITH[type(node.op)]
-        yield "arith", f"{type(node.op).__name__}->{new.__name__}", lambda n, new=new: ast.BinOp(n.left, new(), n.right)
+        yield (
+            "arith",
+            f"{type(node.op).__name__}->{new.__name__}",
+            lambda n, new=new: ast.BinOp(n.left, new(), n.right),
+        )
         if isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
             yield "drop-term", "keep left", lambda n: n.left
-            yield "drop-term", "keep right", lambda n: (ast.UnaryOp(ast.USub(), n.right) if isinstance(n.op, ast.Sub) else n.right)
-        if isinstance(node.op, ast.MatMult) and not (isinstance(node.right, ast.Attribute) and node.right.attr == "T"):
-            yield "transpose", "add .T to right operand", lambda n: ast.BinOp(n.left, n.op, ast.Attribute(n.right, "T", ast.Load()))
+            yield (
+                "drop-term",
+                "keep right",
+                lambda n: (
+                    ast.UnaryOp(ast.USub(), n.right) if isinstance(n.op, ast.Sub) else n.right
+                ),
+            )
+        if isinstance(node.op, ast.MatMult) and not (
+            isinstance(node.right, ast.Attribute) and node.right.attr == "T"
+        ):
+            yield (
+                "transpose",
+                "add .T to right operand",
+                lambda n: ast.BinOp(n.left, n.op, ast.Attribute(n.right, "T", ast.Load())),
+            )
     elif isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in COMPARE:
         new = COMPARE[type(node.ops[0])]
-        yield "compare", f"{type(node.ops[0]).__name__}->{new.__name__}", lambda n, new=new: ast.Compare(n.left, [new()], n.comparators)
+        yield (
+            "compare",
+            f"{type(node.ops[0]).__name__}->{new.__name__}",
+            lambda n, new=new: ast.Compare(n.left, [new()], n.comparators),
+        )
     elif isinstance(node, ast.BoolOp):
         other = ast.Or if isinstance(node.op, ast.And) else ast.And
-        yield "boolean", f"{type(node.op).__name__}->{other.__name__}", lambda n, other=other: ast.BoolOp(other(), n.values)
+        yield (
+            "boolean",
+            f"{type(node.op).__name__}->{other.__name__}",
+            lambda n, other=other: ast.BoolOp(other(), n.values),
+        )
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         yield "boolean", "drop not", lambda n: n.operand
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         yield "arith", "drop unary minus", lambda n: n.operand
-    elif isinstance(node, ast.Constant) and type(node.value) in (int, float) and not isinstance(node.value, bool):
+    elif (
+        isinstance(node, ast.Constant)
+        and type(node.value) in (int, float)
+        and not isinstance(node.value, bool)
+    ):
         v = node.value
-        changes = {0: [1], 1: [0, 2], 0.5: [1.0]}.get(v, [v + 1, v - 1] if isinstance(v, int) else [v * 2])
+        changes = {0: [1], 1: [0, 2], 0.5: [1.0]}.get(
+            v, [v + 1, v - 1] if isinstance(v, int) else [v * 2]
+        )
         for c in changes:
             yield "constant", f"{v!r}->{c!r}", lambda n, c=c: ast.Constant(c)
     elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
@@ -156,16 +203,50 @@ def _edits(node: ast.AST) -> Iterator[Edit]:
 
             yield "sibling", f"{name}->{sib}", swap
         if len(node.args) >= 2 and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
-            yield "swap-args", "swap first two arguments", lambda n: ast.Call(n.func, [n.args[1], n.args[0], *n.args[2:]], n.keywords)
+            yield (
+                "swap-args",
+                "swap first two arguments",
+                lambda n: ast.Call(n.func, [n.args[1], n.args[0], *n.args[2:]], n.keywords),
+            )
         for i, kw in enumerate(node.keywords):
             if kw.arg == "axis" and isinstance(kw.value, ast.Constant | ast.UnaryOp):
                 val = ast.literal_eval(kw.value)
                 if isinstance(val, int):
                     for new in sorted({0, 1, -1} - {val}):
-                        yield "axis", f"axis={val}->{new}", lambda n, i=i, new=new: ast.Call(n.func, n.args, [*n.keywords[:i], ast.keyword("axis", ast.Constant(new)), *n.keywords[i + 1:]])
-                yield "axis", "drop axis", lambda n, i=i: ast.Call(n.func, n.args, [*n.keywords[:i], *n.keywords[i + 1:]])
+                        yield (
+                            "axis",
+                            f"axis={val}->{new}",
+                            lambda n, i=i, new=new: ast.Call(
+                                n.func,
+                                n.args,
+                                [
+                                    *n.keywords[:i],
+                                    ast.keyword("axis", ast.Constant(new)),
+                                    *n.keywords[i + 1 :],
+                                ],
+                            ),
+                        )
+                yield (
+                    "axis",
+                    "drop axis",
+                    lambda n, i=i: ast.Call(
+                        n.func, n.args, [*n.keywords[:i], *n.keywords[i + 1 :]]
+                    ),
+                )
             if kw.arg == "keepdims" and isinstance(kw.value, ast.Constant):
-                yield "axis", f"keepdims={kw.value.value}->{not kw.value.value}", lambda n, i=i: ast.Call(n.func, n.args, [*n.keywords[:i], ast.keyword("keepdims", ast.Constant(not n.keywords[i].value.value)), *n.keywords[i + 1:]])
+                yield (
+                    "axis",
+                    f"keepdims={kw.value.value}->{not kw.value.value}",
+                    lambda n, i=i: ast.Call(
+                        n.func,
+                        n.args,
+                        [
+                            *n.keywords[:i],
+                            ast.keyword("keepdims", ast.Constant(not n.keywords[i].value.value)),
+                            *n.keywords[i + 1 :],
+                        ],
+                    ),
+                )
     elif isinstance(node, ast.AugAssign):
         yield "delete-update", "delete in-place update", lambda n: None
     elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Subscript) for t in node.targets):
@@ -213,8 +294,14 @@ def mutants(topic: Topic) -> list[Mutant]:
             function = owner.get(node.lineno, "?")
             key = f"{function}/{operator}/{description}"
             counts[key] = counts.get(key, 0) + 1
-            diff = "".join(list(difflib.unified_diff(original.splitlines(True), text.splitlines(True), n=1))[2:])
-            out.append(Mutant(f"{key}#{counts[key] - 1}", function, operator, description, text, diff))
+            diff = "".join(
+                list(difflib.unified_diff(original.splitlines(True), text.splitlines(True), n=1))[
+                    2:
+                ]
+            )
+            out.append(
+                Mutant(f"{key}#{counts[key] - 1}", function, operator, description, text, diff)
+            )
     return out
 
 
@@ -228,7 +315,9 @@ def _walk_in_order(tree: ast.AST) -> Iterator[ast.AST]:
 def equivalents(topic: Topic) -> dict[str, str]:
     if not topic.bugs_path.exists():
         return {}
-    spec = importlib.util.spec_from_file_location(f"nnfs_bugs_eq_{topic.module_name}", topic.bugs_path)
+    spec = importlib.util.spec_from_file_location(
+        f"nnfs_bugs_eq_{topic.module_name}", topic.bugs_path
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return dict(getattr(module, "EQUIVALENT", {}))
@@ -247,11 +336,31 @@ def _judge(topic: Topic, mutant: Mutant) -> str:
         return "timeout"
     if result.passed:
         return "survived"
-    timed_out = any("no answer within" in t.message or "did not return in time" in t.message for t in result.tests if not t.passed)
-    return "timeout" if timed_out and all(("no answer" in t.message or "did not return" in t.message) for t in result.tests if not t.passed) else "killed"
+    timed_out = any(
+        "no answer within" in t.message or "did not return in time" in t.message
+        for t in result.tests
+        if not t.passed
+    )
+    return (
+        "timeout"
+        if timed_out
+        and all(
+            ("no answer" in t.message or "did not return" in t.message)
+            for t in result.tests
+            if not t.passed
+        )
+        else "killed"
+    )
 
 
-def audit(topic: Topic, *, sample: int | None = None, seed: int = 0, workers: int | None = None, on_done=None) -> TopicAudit:
+def audit(
+    topic: Topic,
+    *,
+    sample: int | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    on_done=None,
+) -> TopicAudit:
     import time
 
     started = time.perf_counter()

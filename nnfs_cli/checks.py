@@ -174,18 +174,28 @@ def assert_close(
         err = np.where(ok, 0.0, np.abs(val - exp))
         idx = np.unravel_index(int(np.argmax(err)), val.shape) if val.ndim else ()
         detail = f"{int((~ok).sum())} of {val.size} values differ (tolerance rtol={rtol:g}, atol={atol:g})"
-    e, g = exp[idx], val[idx]
-    where = f" at index {list(map(int, idx))}" if val.ndim else ""
+    raise _mismatch(
+        f"{what}: wrong values", detail, on, ("expected", exp), ("got", val), idx, hint, diag
+    )
+
+
+def _mismatch(
+    headline: str, detail: str, on: str, want: tuple, have: tuple, idx: tuple, hint: str, diag
+) -> GradeFailure:
+    """The shared shape of a wrong-array message: what, input, worst entry, both arrays, hint."""
+    (want_label, w), (have_label, h) = want, have
+    where = f" at index {list(map(int, idx))}" if h.ndim else ""
+    pad = max(len(want_label), len(have_label))
     lines = [
-        f"{what}: wrong values",
+        headline,
         f"  checked: {detail}",
         f"  input: {on}" if on else "",
-        f"  expected{where}: {e:.8g}   got: {g:.8g}   relative error: {float(rel_error(g, e)):.2e}",
-        f"  expected: {_fmt(exp)}" if val.ndim else "",
-        f"  got:      {_fmt(val)}" if val.ndim else "",
+        f"  {want_label}{where}: {w[idx]:.8g}   {have_label}: {h[idx]:.8g}   relative error: {float(rel_error(h[idx], w[idx])):.2e}",
+        f"  {want_label + ':':<{pad + 1}} {_fmt(w)}" if h.ndim else "",
+        f"  {have_label + ':':<{pad + 1}} {_fmt(h)}" if h.ndim else "",
         f"  hint: {hint}" if hint else "",
     ]
-    raise GradeFailure("\n".join(x for x in lines if x), diagnosis=diag)
+    return GradeFailure("\n".join(x for x in lines if x), diagnosis=diag)
 
 
 def assert_true(condition: bool, what: str, detail: str, *, on: str = "", hint: str = "") -> None:
@@ -258,17 +268,10 @@ def assert_gradient(
             if a.ndim
             else ()
         )
-        where = f" at index {list(map(int, idx))}" if a.ndim else ""
-        lines = [
-            f"{what}: gradient does not match central differences",
-            f"  checked: max relative error {float(np.nanmax(np.where(np.isfinite(err), err, np.inf))):.2e} (allowed {tol:g}), {int((err > tol).sum())} of {a.size} entries off",
-            f"  input: {on}" if on else "",
-            f"  numerical{where}: {numeric[idx]:.8g}   yours: {a[idx]:.8g}",
-            f"  numerical: {_fmt(numeric)}" if a.ndim else "",
-            f"  yours:     {_fmt(a)}" if a.ndim else "",
-            f"  hint: {hint}" if hint else "",
-        ]
-        raise GradeFailure("\n".join(x for x in lines if x), diagnosis=diag)
+        worst = float(np.nanmax(np.where(np.isfinite(err), err, np.inf)))
+        detail = f"max relative error {worst:.2e} (allowed {tol:g}), {int((err > tol).sum())} of {a.size} entries off"
+        raise _mismatch(f"{what}: gradient does not match central differences", detail, on,
+                        ("numerical", numeric), ("yours", a), idx, hint, diag)  # fmt: skip
     return arr
 
 
@@ -292,10 +295,16 @@ def _plot(plt, curves: Mapping[str, Sequence[float]], title: str, width: int, he
     # a diverging curve spans many decades: only a log axis shows both ends
     log = bool(finite) and min(finite) > 0 and max(finite) / min(finite) > 1e3
     for label, ys in curves.items():
-        points = [(i, float(y)) for i, y in enumerate(ys, start=1) if np.isfinite(y) and (not log or y > 0)]
+        points = [
+            (i, float(y))
+            for i, y in enumerate(ys, start=1)
+            if np.isfinite(y) and (not log or y > 0)
+        ]
         if points:
             xs, vals = zip(*points)
-            plt.plot(list(xs), [float(np.log10(v)) for v in vals] if log else list(vals), label=label)
+            plt.plot(
+                list(xs), [float(np.log10(v)) for v in vals] if log else list(vals), label=label
+            )
     plt.title(title + (" (log10 scale)" if log else ""))
     plt.xlabel("step")
     # plain text: the message is shown by Rich, in JSON and in nbgrader feedback alike

@@ -39,6 +39,8 @@ WorkspaceOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
 def _complete_topic(incomplete: str) -> list[str]:
     """Shell completion of topic ids (available ones first)."""
     topics = sorted(load_catalog().topics, key=lambda t: not t.available)
@@ -47,9 +49,15 @@ def _complete_topic(incomplete: str) -> list[str]:
 
 TopicArg = Annotated[
     str,
-    typer.Argument(help="Topic id, e.g. backprop (see `nnfs list`).", show_default=False, autocompletion=_complete_topic),
+    typer.Argument(
+        help="Topic id, e.g. backprop (see `nnfs list`).",
+        show_default=False,
+        autocompletion=_complete_topic,
+    ),
 ]
-NotebookOpt = Annotated[bool, typer.Option("--notebook", help="Also write the exercise as a Jupyter notebook.")]
+NotebookOpt = Annotated[
+    bool, typer.Option("--notebook", help="Also write the exercise as a Jupyter notebook.")
+]
 
 
 def _guard(fn):
@@ -80,6 +88,16 @@ def _guard(fn):
 
 def _workspace(explicit: Path | None):
     return find_workspace(explicit)
+
+
+def _optional_workspace(explicit: Path | None, needed: bool):
+    """The workspace, or None when the command can do without one (--file, --solution)."""
+    try:
+        return _workspace(explicit)
+    except NnfsError:
+        if needed:
+            raise
+        return None
 
 
 def _load(ws) -> dict:
@@ -188,13 +206,7 @@ def check(
     t = load_catalog().get_available(topic)
     if file is not None and solution:
         raise NnfsError("give --file or --solution, not both")
-    ws = None
-    if not solution:
-        try:
-            ws = _workspace(workspace)
-        except NnfsError:
-            if file is None:
-                raise
+    ws = None if solution else _optional_workspace(workspace, needed=file is None)
     target = core.resolve_target(t, ws, file, solution)
     result = core.check(
         t, target, ws, record=not solution, parts=tuple(part or ()), call_timeout=timeout
@@ -230,8 +242,15 @@ def _figures(result, outdir: Path, terminal: bool) -> None:
 @_guard
 def plot(
     topic: TopicArg,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Plot this file's results instead of the workspace copy.")] = None,
-    solution: Annotated[bool, typer.Option("--solution", help="Plot the reference's results.")] = False,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", "-f", help="Plot this file's results instead of the workspace copy."
+        ),
+    ] = None,
+    solution: Annotated[
+        bool, typer.Option("--solution", help="Plot the reference's results.")
+    ] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Grade, then draw what the code did: PNG files in <workspace>/plots and a terminal plot.
@@ -239,12 +258,7 @@ def plot(
     Example: nnfs plot training-dynamics
     """
     t = load_catalog().get_available(topic)
-    ws = None
-    try:
-        ws = _workspace(workspace)
-    except NnfsError:
-        if file is None and not solution:
-            raise
+    ws = _optional_workspace(workspace, needed=file is None and not solution)
     target = core.resolve_target(t, ws, file, solution)
     result = core.check(t, target, ws, record=False)
     from nnfs_cli import plots
@@ -273,8 +287,18 @@ def stats(json_out: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
 @app.command()
 @_guard
 def watch(
-    topic: Annotated[str | None, typer.Argument(help="Topic to watch (default: the file you last saved).", show_default=False)] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.5, max=600, help="Seconds each call of your function may take.")] = 10.0,
+    topic: Annotated[
+        str | None,
+        typer.Argument(
+            help="Topic to watch (default: the file you last saved).", show_default=False
+        ),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.5, max=600, help="Seconds each call of your function may take."
+        ),
+    ] = 10.0,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Re-grade your exercise every time you save it; Ctrl-C to leave.
@@ -391,14 +415,8 @@ def solution(
     Example: nnfs solution perceptron --diff
     """
     t = load_catalog().get_available(topic)
-    ws = None
-    try:
-        ws = _workspace(workspace)
-        passed = core.statuses(load_catalog(), _load(ws))[t.id] == "passed"
-    except NnfsError:
-        if not force:
-            raise
-        passed = False
+    ws = _optional_workspace(workspace, needed=not force)
+    passed = ws is not None and core.statuses(load_catalog(), _load(ws))[t.id] == "passed"
     if not passed and not force:
         raise NnfsError(f"pass {t.id} first (`nnfs check {t.id}`), or use --force to look now")
     c = views.console()
@@ -490,9 +508,14 @@ def dev_bugs(topic: TopicArg) -> None:
 @app.command()
 @_guard
 def audit(
-    topic: Annotated[list[str] | None, typer.Argument(help="Topics to audit.", show_default=False)] = None,
+    topic: Annotated[
+        list[str] | None, typer.Argument(help="Topics to audit.", show_default=False)
+    ] = None,
     all_topics: Annotated[bool, typer.Option("--all", help="Audit every available topic.")] = False,
-    sample: Annotated[int | None, typer.Option("--sample", min=1, help="Grade only this many mutants per topic (seeded).")] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", min=1, help="Grade only this many mutants per topic (seeded)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
@@ -505,7 +528,11 @@ def audit(
     catalog = load_catalog()
     if all_topics == bool(topic):
         raise NnfsError("name topics to audit, or use --all")
-    topics = [t for t in catalog.topics if t.available] if all_topics else [catalog.get_available(i) for i in topic]
+    topics = (
+        [t for t in catalog.topics if t.available]
+        if all_topics
+        else [catalog.get_available(i) for i in topic]
+    )
     reports = []
     for t in topics:
         total = min(sample, len(auditing.mutants(t))) if sample else len(auditing.mutants(t))

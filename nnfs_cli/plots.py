@@ -19,7 +19,13 @@ def figure_specs(result: Result) -> list[dict]:
         if isinstance(t.extra.get("figure"), dict):
             specs.append(t.extra["figure"])
         elif t.extra.get("curves"):
-            specs.append({"kind": "curves", "title": t.extra.get("title", t.name), "curves": t.extra["curves"]})
+            specs.append(
+                {
+                    "kind": "curves",
+                    "title": t.extra.get("title", t.name),
+                    "curves": t.extra["curves"],
+                }
+            )
     return specs
 
 
@@ -57,7 +63,12 @@ def save_figures(result: Result, outdir: Path) -> list[Path]:
                 pts = X[y == label]
                 ax.scatter(pts[:, 0], pts[:, 1], marker=marker, label=f"class {label}", alpha=0.8)
             order = np.argsort(spec["line_x"])
-            ax.plot(np.asarray(spec["line_x"])[order], np.asarray(spec["line_y"])[order], color="black", label="your boundary")
+            ax.plot(
+                np.asarray(spec["line_x"])[order],
+                np.asarray(spec["line_y"])[order],
+                color="black",
+                label="your boundary",
+            )
             ax.set_ylim(X[:, 1].min() - 1, X[:, 1].max() + 1)
             ax.set_xlabel("x1")
             ax.set_ylabel("x2")
@@ -79,4 +90,8 @@ def terminal_plots(result: Result, width: int = 70, height: int = 15) -> list[st
     """Small text plots of the curves a result carries (for terminals)."""
     from nnfs_cli.checks import loss_plot
 
-    return [loss_plot(s["curves"], s["title"], width, height) for s in figure_specs(result) if s["kind"] == "curves"]
+    return [
+        loss_plot(s["curves"], s["title"], width, height)
+        for s in figure_specs(result)
+        if s["kind"] == "curves"
+    ]

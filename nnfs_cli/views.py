@@ -300,7 +300,16 @@ def batch_report(c: Console, report) -> None:
 
 def audit_report(c: Console, reports) -> None:
     table = Table(title="Grader audit: mutants of each reference", title_justify="left")
-    for col in ("topic", "mutants", "killed", "survived", "timed out", "equivalent", "kill rate", "seconds"):
+    for col in (
+        "topic",
+        "mutants",
+        "killed",
+        "survived",
+        "timed out",
+        "equivalent",
+        "kill rate",
+        "seconds",
+    ):
         table.add_column(col, justify="left" if col == "topic" else "right")
     for r in reports:
         style = "green" if r.kill_rate >= 0.95 else "yellow" if r.kill_rate >= 0.8 else "red"
@@ -309,7 +318,14 @@ def audit_report(c: Console, reports) -> None:
     c.print(table)
     for r in reports:
         for m in r.survived:
-            c.print(Panel(Syntax(m.diff, "diff"), title=f"{r.topic}: survived {m.id}", title_align="left", border_style="yellow"))
+            c.print(
+                Panel(
+                    Syntax(m.diff, "diff"),
+                    title=f"{r.topic}: survived {m.id}",
+                    title_align="left",
+                    border_style="yellow",
+                )
+            )
 
 
 def stats(c: Console, rows: list[dict]) -> None:
@@ -317,11 +333,20 @@ def stats(c: Console, rows: list[dict]) -> None:
         c.print("No attempts yet: `nnfs next` fetches your first exercise.")
         return
     table = Table(title="Your statistics", title_justify="left")
-    for col in ("topic", "attempts", "best score", "passed after", "attempts to pass", "hints used"):
+    for col in (
+        "topic",
+        "attempts",
+        "best score",
+        "passed after",
+        "attempts to pass",
+        "hints used",
+    ):
         table.add_column(col, justify="left" if col == "topic" else "right")
     for r in rows:
         after = r["first_pass_after_s"]
-        when = "-" if after is None else f"{after / 60:.0f} min" if after >= 60 else f"{after:.0f} s"
+        when = (
+            "-" if after is None else f"{after / 60:.0f} min" if after >= 60 else f"{after:.0f} s"
+        )
         table.add_row(r["id"], str(r["attempts"]), f"{r['best']:g}/{r['max_score']:g}", when,
                       str(r["attempts_to_pass"] or "-"), f"{r['hints_used']}/{r['hints_total']}")  # fmt: skip
     c.print(table)

@@ -42,7 +42,9 @@ def _grade_and_show(ws: Workspace, topic: Topic, path: Path, call_timeout: float
         following = core.next_topic(load_catalog(), ws.store.load())
         c.print(f"✔ {topic.id} passed!", style="bold green")
         if following is not None:
-            c.print(f"Type n and Enter to fetch the next exercise ({following.id}), or keep editing.")
+            c.print(
+                f"Type n and Enter to fetch the next exercise ({following.id}), or keep editing."
+            )
     else:
         c.print("Waiting for your next save… (Ctrl-C to leave)", style="dim")
     return result.passed
@@ -59,7 +61,9 @@ def _keys(ws: Workspace, stop: threading.Event) -> None:
                 views.console().print("Every available topic is passed.")
                 continue
             ws.fetch(following)
-            views.console().print(f"Fetched {following.id}: {ws.exercise(following)} — edit and save it to grade.")
+            views.console().print(
+                f"Fetched {following.id}: {ws.exercise(following)} — edit and save it to grade."
+            )
 
 
 def watch_loop(ws: Workspace, topic: Topic | None, call_timeout: float = 10.0) -> None:

@@ -102,7 +102,11 @@ def _snapshot(args: tuple, kwargs: dict) -> list[tuple[str, object, object]]:
     import numpy as np
 
     named = [(f"argument {i + 1}", a) for i, a in enumerate(args)] + list(kwargs.items())
-    return [(n, a, copy.deepcopy(a)) for n, a in named if isinstance(a, np.ndarray | list | dict | tuple)]
+    return [
+        (n, a, copy.deepcopy(a))
+        for n, a in named
+        if isinstance(a, np.ndarray | list | dict | tuple)
+    ]
 
 
 def _changed(before: object, after: object) -> bool:
