@@ -1,8 +1,9 @@
 """Generate an exercise stub from its solution: each solution block becomes a `raise`.
 
-Inside a function, the lines between `### BEGIN SOLUTION` and `### END SOLUTION` are
-replaced by a `raise NotImplementedError(...)` naming the topic and the function; a block
-at the top level (a private helper, say) is removed. nbgrader strips the same markers.
+The lines between `### BEGIN SOLUTION` and `### END SOLUTION` are replaced by a
+`raise NotImplementedError(...)` naming the topic and the function. Blocks live inside
+functions only: nbgrader strips the same markers, and a top-level block would leave a bare
+`raise` at the top of a student's notebook cell.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ def make_stub(source: str, topic_id: str) -> str:
                 raise NnfsError(f"{topic_id}: nested {BEGIN} at line {n}")
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
-            if indent:
-                func = _enclosing_function(lines[: n - 1], len(indent))
-                out.append(f"{indent}# YOUR CODE HERE")
-                out.append(f'{indent}raise NotImplementedError("{topic_id}: implement {func}")')
+            if not indent:
+                # nbgrader would leave a bare top-level `raise` in the student's notebook
+                raise NnfsError(f"{topic_id}: line {n}: a solution block must be inside a function")
+            func = _enclosing_function(lines[: n - 1], len(indent))
+            out.append(f"{indent}# YOUR CODE HERE")
+            out.append(f'{indent}raise NotImplementedError("{topic_id}: implement {func}")')
             continue
         if stripped == END:
             if not inside:

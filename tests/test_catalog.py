@@ -31,14 +31,18 @@ def test_stubs_are_up_to_date(catalog):
     assert stale == [], f"run `nnfs dev stubs`: {stale}"
 
 
-def test_stub_generation_replaces_blocks_and_drops_top_level_ones():
-    src = (
-        "import numpy as np\n\n### BEGIN SOLUTION\ndef _helper():\n    return 1\n### END SOLUTION\n\n\n"
-        'def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION\n    return _helper() + x\n    ### END SOLUTION\n'
-    )
+def test_stub_generation_replaces_blocks_with_a_named_raise():
+    src = "import numpy as np\n\n\ndef f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
     stub = make_stub(src, "demo")
-    assert "_helper" not in stub and "return" not in stub
+    assert "return" not in stub
     assert '    raise NotImplementedError("demo: implement f")' in stub
+
+
+def test_top_level_solution_blocks_are_refused():
+    from nnfs_cli.errors import NnfsError
+
+    with pytest.raises(NnfsError, match="inside a function"):
+        make_stub("### BEGIN SOLUTION\ndef _helper():\n    return 1\n### END SOLUTION\n", "demo")
 
 
 def test_unbalanced_markers_are_reported():

@@ -6,6 +6,18 @@ which the reference builds from them (as a learner's does).
 
 from nnfs_cli.grading.bugs import KnownBug
 
+# The forward pass with its cache, for the mlp_backward bugs below (the reference inlines it).
+FORWARD = """
+def _forward(X, params):
+    n_layers = len(params) // 2
+    h, cache = X, []
+    for i in range(1, n_layers + 1):
+        z = h @ params[f"W{i}"] + params[f"b{i}"]
+        cache.append((h, z))
+        h = np.maximum(z, 0) if i < n_layers else z
+    return h, cache
+"""
+
 BUGS = [
     KnownBug(
         # Averaging "because the loss is a mean" a second time; a recurring question on the
@@ -199,7 +211,8 @@ def mlp_forward(X, params):
         name="mlp-backward-skips-relu",
         function="mlp_backward",
         hint="between two dense layers multiply by the ReLU's derivative: dz = relu_backward(dh, z) of the layer below",
-        code="""
+        code=FORWARD
+        + """
 def mlp_backward(X, y, params):
     logits, cache = _forward(X, params)
     loss, dz = softmax_cross_entropy(logits, y)
@@ -215,7 +228,8 @@ def mlp_backward(X, y, params):
         name="relu-mask-on-logits-gradient",
         function="mlp_backward",
         hint="the last layer has no ReLU: its dz is dL/dlogits itself; apply relu_backward only below hidden layers",
-        code="""
+        code=FORWARD
+        + """
 def mlp_backward(X, y, params):
     logits, cache = _forward(X, params)
     loss, dout = softmax_cross_entropy(logits, y)
@@ -232,7 +246,8 @@ def mlp_backward(X, y, params):
         name="mlp-backward-no-bias-grads",
         function="mlp_backward",
         hint="return a gradient for every parameter: db_l = dz_l.sum(axis=0) at each layer",
-        code="""
+        code=FORWARD
+        + """
 def mlp_backward(X, y, params):
     logits, cache = _forward(X, params)
     loss, dz = softmax_cross_entropy(logits, y)
