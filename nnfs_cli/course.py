@@ -78,7 +78,8 @@ def select(catalog: Catalog, ids: list[str] | None) -> list[Topic]:
 class BatchReport:
     rows: list[dict] = field(default_factory=list)  # student, topic, score, max_score
     seconds: dict[str, float] = field(default_factory=dict)  # per nbgrader step
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # a step that failed as a whole
+    ungraded: list[str] = field(default_factory=list)  # "student/topic" nbgrader could not process
 
 
 def nbgrader(course: Path, *args: str, timeout: float = 3600) -> subprocess.CompletedProcess:
@@ -102,9 +103,16 @@ def batch(course: Path, topics: list[Topic], on_step=None) -> BatchReport:
             done = nbgrader(course, *step)
             report.seconds[f"{step[0]} {topic.id}"] = time.perf_counter() - started
             if done.returncode != 0:
-                report.failures.append(
-                    f"nbgrader {' '.join(step)} failed: {done.stderr.strip().splitlines()[-1:] or ''}"
-                )
+                # nbgrader grades the rest of the class and names the students it could not
+                # process (e.g. a notebook that kills its kernel)
+                students = sorted({line.split("for student '")[1].split("'")[0]
+                                   for line in done.stderr.splitlines() if "for student '" in line})  # fmt: skip
+                if students:
+                    report.ungraded += [f"{s}/{topic.id} ({step[0]})" for s in students]
+                else:
+                    report.failures.append(
+                        f"nbgrader {' '.join(step)} failed: {' '.join(done.stderr.strip().splitlines()[-1:])}"
+                    )
     if on_step:
         on_step("export")
     done = nbgrader(course, "export")

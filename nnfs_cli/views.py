@@ -294,6 +294,13 @@ def batch_report(c: Console, report) -> None:
     c.print(table)
     slow = sorted(report.seconds.items(), key=lambda kv: -kv[1])[:3]
     c.print("slowest steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in slow))
+    for u in report.ungraded:
+        c.print(
+            Text(
+                f"nbgrader could not grade {u}: the notebook stopped its kernel or timed out; it scores 0",
+                style="yellow",
+            )
+        )
     for f in report.failures:
         c.print(Text(f, style="red"))
 

@@ -29,11 +29,18 @@ MAIN = CATALOG.get("perceptron-theory")
 NBGRADER = shutil.which("nbgrader") or str(Path(sys.executable).with_name("nbgrader"))
 
 
-def run_nbgrader(course_dir, *args):
+def run_nbgrader(course_dir, *args, may_fail_for=()):
+    """Run nbgrader; a student whose notebook kills the kernel makes it exit 1 after grading the rest."""
     done = subprocess.run(
         [NBGRADER, *args], cwd=course_dir, capture_output=True, text=True, timeout=900
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    if done.returncode != 0:
+        failed = {
+            line.split("for student '")[1].split("'")[0]
+            for line in done.stderr.splitlines()
+            if "for student '" in line
+        }
+        assert failed and failed <= set(may_fail_for), done.stderr[-3000:]
     return done
 
 
@@ -57,8 +64,10 @@ def students_for(topic):
         out["hangs"] = ref.replace(
             "    return np.maximum(z, 0)\n", "    while True:\n        pass\n"
         )
+        # the kernel dies while running the student's first solution cell (a default
+        # argument is evaluated when the `def` runs)
         out["crashes"] = ref.replace(
-            "import numpy as np\n", "import numpy as np\nimport os\nos._exit(1)\n", 1
+            "def step(z: np.ndarray)", "def step(z: np.ndarray, _boom=__import__('os')._exit(1))", 1
         )
     assert partial != ref and first.name
     return out
@@ -74,8 +83,8 @@ def graded_course(tmp_path_factory):
             submit(root, student, t.id, source)
     started = time.perf_counter()
     for t in TOPICS:
-        run_nbgrader(root, "autograde", t.id, "--force")
-        run_nbgrader(root, "generate_feedback", t.id, "--force")
+        run_nbgrader(root, "autograde", t.id, "--force", may_fail_for={"crashes"})
+        run_nbgrader(root, "generate_feedback", t.id, "--force", may_fail_for={"crashes"})
     elapsed = time.perf_counter() - started
     run_nbgrader(root, "export")
     return root, elapsed
@@ -142,7 +151,7 @@ def test_every_nbgrader_score_equals_nnfs_check(graded_course):
         if r["student_id"] == "ref":
             assert ours["passed"] and ours["score"] == float(r["max_score"])
         if r["student_id"] in ("stub", "crashes"):
-            assert float(r["raw_score"]) == 0
+            assert float(r["raw_score"]) == 0, (r["student_id"], r["assignment"])
 
 
 def test_per_part_points_match(graded_course):
