@@ -2,7 +2,9 @@
 
 Graders put plottable data in a test's `report` as `{"figure": {...}}` (or a failing
 convergence check leaves `{"curves": ...}`); this module draws whatever a result carries.
-Kinds: "curves" (named loss curves), "boundary" (2-D points and a line).
+Kinds: "curves" (named loss curves), "boundary" (2-D points and a line), "filters" (a grid
+of small images, e.g. a CNN's first-layer kernels), "heatmap" (a matrix with row and column
+labels, e.g. an attention map).
 """
 
 from __future__ import annotations
@@ -72,12 +74,31 @@ def save_figures(result: Result, outdir: Path) -> list[Path]:
             ax.set_ylim(X[:, 1].min() - 1, X[:, 1].max() + 1)
             ax.set_xlabel("x1")
             ax.set_ylabel("x2")
+        elif spec["kind"] == "filters":
+            plt.close(fig)
+            fig = _filters(plt, spec)
+            ax = None
+        elif spec["kind"] == "heatmap":
+            import numpy as np
+
+            m = np.asarray(spec["matrix"], dtype=float)
+            im = ax.imshow(m, cmap="viridis", aspect="auto")
+            fig.colorbar(im, ax=ax, label=spec.get("value_label", "weight"))
+            if spec.get("xticks"):
+                ax.set_xticks(range(m.shape[1]), spec["xticks"], rotation=90)
+            if spec.get("yticks"):
+                ax.set_yticks(range(m.shape[0]), spec["yticks"])
+            ax.set_xlabel(spec.get("xlabel", "key position"))
+            ax.set_ylabel(spec.get("ylabel", "query position"))
         else:
             plt.close(fig)
             continue
-        ax.set_title(spec["title"])
-        ax.legend()
-        ax.grid(alpha=0.3)
+        if ax is not None:
+            ax.set_title(spec["title"])
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend()
+            if spec["kind"] in ("curves", "boundary"):
+                ax.grid(alpha=0.3)
         path = outdir / f"{result.topic}-{_slug(spec['title'])}.png"
         fig.tight_layout()
         fig.savefig(path)
@@ -95,3 +116,25 @@ def terminal_plots(result: Result, width: int = 70, height: int = 15) -> list[st
         for s in figure_specs(result)
         if s["kind"] == "curves"
     ]
+
+
+def _filters(plt, spec: dict):
+    """A grid of kernels, each min-max scaled on its own, with a shared title."""
+    import numpy as np
+
+    kernels = np.asarray(spec["kernels"], dtype=float)  # (K, h, w)
+    k = len(kernels)
+    cols = min(8, k)
+    rows = -(-k // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.2 * cols + 1, 1.2 * rows + 1), dpi=110, squeeze=False
+    )
+    for i, ax in enumerate(axes.ravel()):
+        ax.axis("off")
+        if i < k:
+            w = kernels[i]
+            span = w.max() - w.min()
+            ax.imshow((w - w.min()) / span if span else w * 0, cmap="gray")
+            ax.set_title(f"{i}", fontsize=7)
+    fig.suptitle(spec["title"])
+    return fig

@@ -74,10 +74,16 @@ def test_next_notebook_then_check_the_notebook(ws):
     nb = json.loads(nb_path.read_text())
     assert nb["cells"][0]["cell_type"] == "markdown" and "neuron" in nb["cells"][0]["source"]
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert len(code) == 1 + len([c for c in chunks(THEORY.solution_path.read_text()) if c.kind == "function"])
-    stub = json_out(nnfs("check", THEORY.id, "-w", str(ws), "--json"))  # the notebook is the workspace copy
+    assert len(code) == 1 + len(
+        [c for c in chunks(THEORY.solution_path.read_text()) if c.kind == "function"]
+    )
+    stub = json_out(
+        nnfs("check", THEORY.id, "-w", str(ws), "--json")
+    )  # the notebook is the workspace copy
     assert stub["score"] == 0 and stub["target"].endswith(".ipynb")
-    solutions = {c.name: c.source for c in chunks(THEORY.solution_path.read_text()) if c.kind == "function"}
+    solutions = {
+        c.name: c.source for c in chunks(THEORY.solution_path.read_text()) if c.kind == "function"
+    }
     for cell in code:
         for name, src in solutions.items():
             if cell["source"].startswith(f"def {name}("):
@@ -120,7 +126,9 @@ def test_topic_ids_complete():
 
 # ----------------------------------------------------------------------------- watch, in tmux
 
-needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
+needs_tmux = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"
+)
 
 
 class Tmux:
@@ -129,10 +137,30 @@ class Tmux:
         self.cwd = cwd
 
     def start(self, command: str) -> None:
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "160", "-y", "50", "-c", str(self.cwd), command], check=True)
+        subprocess.run(
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                "160",
+                "-y",
+                "50",
+                "-c",
+                str(self.cwd),
+                command,
+            ],
+            check=True,
+        )
 
     def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name, "-S", "-200"], capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name, "-S", "-200"],
+            capture_output=True,
+            text=True,
+        ).stdout
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
@@ -160,7 +188,9 @@ def test_watch_regrades_on_save_announces_pass_and_offers_next(ws):
     tmux.start(f"env NO_COLOR=1 {cmd}; echo WATCH-ENDED; sleep 30")
     try:
         tmux.wait_for("not implemented yet")
-        wrong = THEORY.solution_path.read_text(encoding="utf-8").replace("return s * (1 - s)", "return z * (1 - z)")
+        wrong = THEORY.solution_path.read_text(encoding="utf-8").replace(
+            "return s * (1 - s)", "return z * (1 - z)"
+        )
         path.write_text(wrong, encoding="utf-8")
         tmux.wait_for("sigmoid-grad-on-input")
         path.write_text(THEORY.solution_path.read_text(encoding="utf-8"), encoding="utf-8")
@@ -183,16 +213,49 @@ def test_watch_survives_a_hang_and_a_half_saved_file(ws):
     nnfs("start", THEORY.id, "-w", str(ws))
     tmux = Tmux(ws)
     exe = shutil.which("nnfs")
-    cmd = f"{exe} watch {THEORY.id} --timeout 1" if exe else f"{sys.executable} -m nnfs_cli watch {THEORY.id} --timeout 1"
+    cmd = (
+        f"{exe} watch {THEORY.id} --timeout 1"
+        if exe
+        else f"{sys.executable} -m nnfs_cli watch {THEORY.id} --timeout 1"
+    )
     tmux.start(f"env NO_COLOR=1 {cmd}; sleep 30")
     try:
         tmux.wait_for("not implemented yet")
         ref = THEORY.solution_path.read_text(encoding="utf-8")
         path.write_text(ref[: len(ref) // 2], encoding="utf-8")  # an editor caught mid-save
         tmux.wait_for("syntax error")
-        path.write_text(ref.replace("def step(z: np.ndarray) -> np.ndarray:\n", "def step(z: np.ndarray) -> np.ndarray:\n    while True:\n        pass\n"), encoding="utf-8")
+        path.write_text(
+            ref.replace(
+                "def step(z: np.ndarray) -> np.ndarray:\n",
+                "def step(z: np.ndarray) -> np.ndarray:\n    while True:\n        pass\n",
+            ),
+            encoding="utf-8",
+        )
         tmux.wait_for("no answer within 1 s")
         path.write_text(ref, encoding="utf-8")
         tmux.wait_for("passed!")
     finally:
         tmux.kill()
+
+
+def test_filter_grids_and_attention_heatmaps_are_drawn(tmp_path):
+    """The figure kinds later phases attach (CNN filters, attention maps) draw real images."""
+    from nnfs_cli.grading.result import Result, TestResult
+    from nnfs_cli.plots import save_figures
+
+    rng = np.random.default_rng(0)
+    attn = rng.random((6, 6))
+    specs = [
+        {"kind": "filters", "title": "conv1 filters", "kernels": rng.normal(size=(12, 5, 5)).tolist()},
+        {"kind": "heatmap", "title": "attention, head 0", "matrix": (attn / attn.sum(1, keepdims=True)).tolist(),
+         "xticks": list("abcdef"), "yticks": list("abcdef")},
+    ]  # fmt: skip
+    result = Result(
+        "demo",
+        "x.py",
+        [TestResult(f"t{i}", "p", True, 1, 1, extra={"figure": s}) for i, s in enumerate(specs)],
+    )
+    paths = save_figures(result, tmp_path)
+    assert len(paths) == 2
+    assert_real_figure(next(p for p in paths if "attention" in p.name))
+    assert next(p for p in paths if "filters" in p.name).stat().st_size > 5_000
