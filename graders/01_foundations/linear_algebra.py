@@ -616,6 +616,32 @@ def test_power_iteration_returns_a_unit_eigenvector(learner):
         )
 
 
+@pytest.mark.part("power_iteration", points=1)
+def test_power_iteration_zero_iterations(learner, ref):
+    """num_iters = 0 returns the normalised start v0 / ||v0|| and its Rayleigh quotient."""
+    A = symmetric([3.0, -2.8, 1.5, 0.4], seed=9)
+    v0 = np.array([2.0, -1.0, 0.5, 3.0])  # not unit: the start must be normalised first
+    on = describe(A=A, v0=v0, num_iters=0, tol=0.0)
+    lam, v = ref.power_iteration(A, v0, num_iters=0, tol=0.0)
+    got = call_or_fail(
+        lambda: learner.power_iteration(A, v0, num_iters=0, tol=0.0),
+        "power_iteration with num_iters=0",
+        on,
+        hint="set v = v0 / ||v0|| and lam = v . A v before the loop, so that zero iterations "
+        "return the start",
+    )
+    check_eigenpair(
+        got,
+        4,
+        lam,
+        v,
+        "power_iteration after 0 iterations",
+        on,
+        "start with v = v0 / ||v0|| (and lam = v . A v) before the first iteration: "
+        "the loop's normalisation does not cover num_iters = 0",
+    )
+
+
 @pytest.mark.part("power_iteration", points=2)
 def test_power_iteration_first_iterations(learner, ref):
     """With tol = 0, exactly num_iters = 1, 2, 5 steps: v = A^k v0 / ||A^k v0||, lam = v . A v."""
@@ -660,12 +686,16 @@ def test_power_iteration_finds_the_dominant_eigenpair(learner):
 
 @pytest.mark.part("power_iteration", points=1)
 def test_power_iteration_stops_at_tol(learner, ref):
-    """With tol = 1e-4 it stops right after the first iterate whose residual is <= tol |lam|."""
+    """With tol = 1e-4 it stops right after the first iterate whose residual is <= tol |lam|; also at equality."""
     # |lam2 / lam1| = 0.9: the residual shrinks ~10% per step, so the stopping step is not borderline
     A = symmetric([4.0, 3.6, -1.0, 2.0, 0.5], seed=11)
     v0 = np.array([1.0, -1.0, 0.5, 2.0, 1.0])
     on = describe(A=A, v0=v0, num_iters=1000, tol=1e-4)
     lam, v = ref.power_iteration(A, v0, num_iters=1000, tol=1e-4)
+    hint = (
+        "after each step stop as soon as ||A v - lam v|| <= tol * |lam| (the docstring's rule); "
+        "a test on ||v_new - v_old|| or on the change of lam stops at another iteration"
+    )
     check_eigenpair(
         learner.power_iteration(A, v0, num_iters=1000, tol=1e-4),
         5,
@@ -673,8 +703,23 @@ def test_power_iteration_stops_at_tol(learner, ref):
         v,
         "power_iteration with tol=1e-4 (the iterate where it stops)",
         on,
-        "after each step stop as soon as ||A v - lam v|| <= tol * |lam| (the docstring's rule); "
-        "a test on ||v_new - v_old|| or on the change of lam stops at another iteration",
+        hint,
+    )
+    # The boundary, in exact arithmetic (dyadic numbers): from e1 the first iterate is
+    # v = (1, 1, 1, 1) / 2 with A v = (2.5, 2.5, 1.5, 1.5), lam = 4 and residual exactly 1
+    # = tol * |lam| for tol = 1/4. The rule is <=: it stops there, with (4, v).
+    A = np.array([[5.0, 5, 5, 5], [5, 5, 5, 5], [5, 5, 1, 1], [5, 5, 1, 1]]) / 4
+    v0 = np.array([1.0, 0.0, 0.0, 0.0])
+    on = describe(A=A, v0=v0, num_iters=1000, tol=0.25)
+    lam, v = ref.power_iteration(A, v0, num_iters=1000, tol=0.25)
+    check_eigenpair(
+        learner.power_iteration(A, v0, num_iters=1000, tol=0.25),
+        4,
+        lam,
+        v,
+        "power_iteration when the residual equals tol * |lam| after one step",
+        on,
+        hint + "; the test is <=, so a residual equal to tol * |lam| stops",
     )
 
 
@@ -815,7 +860,7 @@ def test_is_eigenpair_rejects_false_pairs(learner):
 
 @pytest.mark.part("is_eigenpair", points=1)
 def test_is_eigenpair_uses_tol(learner):
-    """A pair with relative residual ~1e-5 passes at tol = 1e-3 and fails at tol = 1e-7."""
+    """A pair with relative residual ~1e-5 passes at tol = 1e-3 and fails at tol = 1e-7; an exact pair passes at tol = 0."""
     A = symmetric([3.0, -2.0, 1.0, 0.5, -0.5], seed=23)
     w, U = np.linalg.eigh(A)
     v = U[:, 4] + 1e-5 * U[:, 0]  # eigenvector of 3.0, tilted towards that of -2.0
@@ -839,6 +884,31 @@ def test_is_eigenpair_uses_tol(learner):
         "a nearly exact pair at tol=1e-7",
         hint="compare the residual with tol, not 0",
     )
+    D = np.diag([2.0, -3.0, 0.5])  # an exact pair: A v - lam v is exactly 0 in floating point
+    verdict(
+        learner,
+        D,
+        np.array([0.0, 1.0, 0.0]),
+        -3.0,
+        0.0,
+        True,
+        "an exact pair at tol=0",
+        hint="the test is residual <= tol * scale (<=, not <): a zero residual passes even at tol = 0",
+    )
+
+
+@pytest.mark.part("is_eigenpair", points=1)
+def test_is_eigenpair_scale_has_both_terms(learner):
+    """The tolerance scales with ||A||_F + |lam|: pairs whose residual needs both terms pass."""
+    A = symmetric([3.0, -2.0, 0.5], seed=27)  # ||A||_F = 3.64
+    w, U = np.linalg.eigh(A)  # w = (-2, 0.5, 3)
+    hint = "the scale is (||A||_F + |lam|) ||v||: with ||A||_F alone or |lam| alone it is too small"
+    # lam = 0.5 with residual 2 tol ||v||: inside (3.64 + 0.5) tol ||v||, outside 0.5 tol ||v||
+    v = U[:, 1] + 8e-4 * U[:, 0]
+    verdict(learner, A, v, w[1], 1e-3, True, "lam = 0.5 with a residual of 2 tol ||v||", hint)
+    # lam = 3 with residual 5 tol ||v||: inside (3.64 + 3) tol ||v||, outside 3.64 tol ||v||
+    v = U[:, 2] + 1e-3 * U[:, 0]
+    verdict(learner, A, v, w[2], 1e-3, True, "lam = 3 with a residual of 5 tol ||v||", hint)
 
 
 @pytest.mark.part("is_eigenpair", points=2)

@@ -202,6 +202,28 @@ def power_iteration(A, v0, num_iters=1000, tol=1e-10):
 """,
     ),
     KnownBug(
+        # The loop normalises every iterate, so learners skip normalising v0 before it: the
+        # same result for num_iters >= 1, but zero iterations return v0 as given (not unit)
+        # with lam = v0 . A v0 (not the Rayleigh quotient of a unit vector).
+        name="start-not-normalised",
+        function="power_iteration",
+        hint="normalise the start too: v = v0 / ||v0|| before the loop, then lam = v . A v",
+        code="""
+def power_iteration(A, v0, num_iters=1000, tol=1e-10):
+    A = np.asarray(A)
+    v = np.asarray(v0)
+    Av = A @ v
+    lam = v @ Av
+    for _ in range(num_iters):
+        v = Av / np.linalg.norm(Av)
+        Av = A @ v
+        lam = v @ Av
+        if np.linalg.norm(Av - lam * v) <= tol * abs(lam):
+            break
+    return float(lam), v
+""",
+    ),
+    KnownBug(
         # An absolute threshold on the residual: scale-dependent, so large matrices always
         # fail and tiny ones always pass (a classic floating-point comparison pitfall).
         name="absolute-residual",
@@ -228,6 +250,20 @@ def is_eigenpair(A, v, lam, tol=1e-8):
 """,
     ),
     KnownBug(
+        # The backward-error habit tol * ||A|| * ||v|| (as in LAPACK's residual checks) drops
+        # the |lam| term: pairs with a large |lam| and a residual between the two scales fail.
+        name="relative-to-matrix-only",
+        function="is_eigenpair",
+        hint="the scale is (||A||_F + |lam|) ||v||: add |lam| to ||A||_F",
+        code="""
+def is_eigenpair(A, v, lam, tol=1e-8):
+    A, v = np.asarray(A, dtype=np.float64), np.asarray(v, dtype=np.float64)
+    if not np.any(v):
+        return False
+    return bool(np.linalg.norm(A @ v - lam * v) <= tol * np.linalg.norm(A) * np.linalg.norm(v))
+""",
+    ),
+    KnownBug(
         # "Relative" to the eigenvalue alone: lam = 0 (a singular A's null vectors) can then
         # never pass, since any rounding in A v exceeds tol * 0.
         name="relative-to-eigenvalue-only",
@@ -242,3 +278,16 @@ def is_eigenpair(A, v, lam, tol=1e-8):
 """,
     ),
 ]
+
+# Mutants that cannot change any result for an input the docstrings allow (nnfs audit).
+EQUIVALENT = {
+    "matmul_loops/sibling/zeros->ones#0": "every entry C[i, j] is assigned (=, not +=) in the loops, so the initial fill never shows",
+    "matmul_loops/swap-args/swap first two arguments#0": "np.result_type is symmetric in its arguments",
+    "broadcast_shape/swap-args/swap first two arguments#0": "max of two lengths is symmetric in its arguments",
+    "broadcast_shape/swap-args/swap first two arguments#1": "the check is symmetric in (x, y), and on a compatible pair 'y if x == 1 else x' equals 'x if y == 1 else y'",
+    "power_iteration/transpose/add .T to right operand#0": "v is one-dimensional and .T of a 1-D array is the same array",
+    "power_iteration/transpose/add .T to right operand#1": "A v is one-dimensional and .T of a 1-D array is the same array",
+    "power_iteration/transpose/add .T to right operand#2": "v is one-dimensional and .T of a 1-D array is the same array",
+    "power_iteration/transpose/add .T to right operand#3": "A v is one-dimensional and .T of a 1-D array is the same array",
+    "is_eigenpair/transpose/add .T to right operand#0": "v is one-dimensional and .T of a 1-D array is the same array",
+}

@@ -60,4 +60,4 @@ def is_eigenpair(A, v, lam, tol=1e-8):
     if norm_v == 0:
         return False
     r = A @ v - lam * v
-    return math.sqrt(float(r @ r)) / ((np.linalg.norm(A, 2) + abs(lam)) * norm_v) <= tol
+    return math.sqrt(float(r @ r)) / ((math.sqrt(float((A * A).sum())) + abs(lam)) * norm_v) <= tol
