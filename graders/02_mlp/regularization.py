@@ -409,6 +409,30 @@ def test_dropout_with_p_zero_keeps_everything(learner):
     assert_close(out, x, "dropout_forward(p=0): out", on=on)
 
 
+@pytest.mark.part("dropout_forward", points=0.5)
+def test_dropout_keeps_a_draw_equal_to_p(learner):
+    """A unit whose random() draw is exactly p is kept: keep = random() >= p, not > p."""
+    x, seed = np.random.default_rng(30).normal(size=(4, 6)), 8
+    draws = np.random.default_rng(seed).random(x.shape)
+    # p is chosen as one of the draws (the median one), so exactly that unit sits on the boundary.
+    k = int(np.argsort(draws, axis=None)[draws.size // 2])
+    p = float(draws.ravel()[k])
+    on = describe(x=x, p=p, train=True, seed=seed) + (
+        f" (p equals the draw of unit {np.unravel_index(k, x.shape)})"
+    )
+    _, mask = unpack_pair(
+        learner.dropout_forward(x, p, True, seed), "dropout_forward", on, ("out", "mask")
+    )
+    assert_close(
+        mask,
+        (draws >= p).astype(np.float64),
+        "dropout_forward: mask when a draw equals p",
+        on=on,
+        hint="the draw is uniform on [0, 1) and p is the drop probability: keep where random() >= p "
+        "(p = 0 keeps everything), so a draw equal to p is kept",
+    )
+
+
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
 @pytest.mark.part("dropout_forward", points=0.5)
 def test_dropout_statistics(learner, p):
@@ -831,6 +855,8 @@ SHIFT_CASES = [
     (5, 0),
     (0, -4),
     (-7, 9),
+    (7, 1),  # only dx leaves the image (by more than its width): still all zeros
+    (-1, -6),  # only dy leaves the image
 ]
 
 

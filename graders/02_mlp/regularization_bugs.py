@@ -283,3 +283,24 @@ def random_shift(images, max_shift, seed):
 """,
     ),
 ]
+
+# Mutants reviewed as equivalent (nnfs audit): they cannot change a result for any input the
+# docstrings allow (checked by brute force over shifts -8..8 on several image shapes).
+EQUIVALENT = {
+    "early_stopping/constant/0->1#0": "initial best_epoch is overwritten: epoch 0 always improves on best = +inf (docstring)",
+    "early_stopping/constant/0->1#1": "initial wait counter is reset to 0: epoch 0 always improves on best = +inf (docstring)",
+    "shift/compare/GtE->Gt#0": "at |dx| == width both branches agree: the slices are empty and out stays all zeros",
+    "shift/compare/GtE->Gt#1": "at |dy| == height both branches agree: the slices are empty and out stays all zeros",
+    "shift/swap-args/swap first two arguments#1": "max(0, dy) == max(dy, 0): max is symmetric",
+    "shift/swap-args/swap first two arguments#2": "min(0, dy) == min(dy, 0): min is symmetric",
+    "shift/swap-args/swap first two arguments#4": "max(0, -dy) == max(-dy, 0): max is symmetric",
+    "shift/swap-args/swap first two arguments#5": "max(0, dy) == max(dy, 0): max is symmetric",
+    "shift/swap-args/swap first two arguments#7": "max(0, dx) == max(dx, 0): max is symmetric",
+    "shift/swap-args/swap first two arguments#8": "min(0, dx) == min(dx, 0): min is symmetric",
+    "shift/swap-args/swap first two arguments#10": "max(0, -dx) == max(-dx, 0): max is symmetric",
+    "shift/swap-args/swap first two arguments#11": "max(0, dx) == max(dx, 0): max is symmetric",
+    "shift/constant/0->1#1": "min(dy, 1) differs from min(dy, 0) only for integer dy >= 1, where the stop height + 1 is clipped to height",
+    "shift/constant/0->1#5": "min(dx, 1) differs from min(dx, 0) only for integer dx >= 1, where the stop width + 1 is clipped to width",
+    "random_shift/sibling/zeros_like->ones_like#0": "every out[n] is overwritten by the loop, so the initial fill never shows",
+    "random_shift/constant/1->2#1": "shift treats images independently: [0] of the shift of images[n:n+2] is the shift of image n",
+}
