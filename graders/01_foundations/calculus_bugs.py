@@ -277,3 +277,15 @@ def nesterov(grad_fn, x0, lr, beta, steps):
 """,
     ),
 ]
+
+EQUIVALENT = {
+    "numerical_gradient/sibling/zeros_like->ones_like#0": "np.ndindex visits every index of x (also for 0-d and empty x), so every entry of the initial array is overwritten",
+    "quadratic_grad/transpose/add .T to right operand#0": "x is one-dimensional (D,) and .T of a 1-D array is the same array",
+    "logistic_loss/transpose/add .T to right operand#0": "w is one-dimensional (D,) and .T of a 1-D array is the same array",
+    "logistic_loss/swap-args/swap first two arguments#0": "np.logaddexp is symmetric in its arguments (bit for bit)",
+    "logistic_loss_grad/transpose/add .T to right operand#0": "w is one-dimensional (D,) and .T of a 1-D array is the same array",
+    "logistic_loss_grad/compare/GtE->Gt#0": "at z = 0, e = 1 and both branches give 1/2, so the branch choice at 0 does not matter",
+    "logistic_loss_grad/transpose/add .T to right operand#1": "p - y is one-dimensional (N,) and .T of a 1-D array is the same array",
+    "chain_rule_grad/transpose/add .T to right operand#0": "x is one-dimensional (D,) and .T of a 1-D array is the same array",
+    "chain_rule_grad/transpose/add .T to right operand#1": "delta is one-dimensional (M,) and .T of a 1-D array is the same array",
+}

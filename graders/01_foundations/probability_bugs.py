@@ -234,3 +234,15 @@ def bayes_posterior(prior, likelihood):
 """,
     ),
 ]
+
+EQUIVALENT = {
+    "entropy/constant/1->2#0": "the placeholder only replaces p = 0 entries, which are then multiplied by p = 0: any positive placeholder gives 0",
+    "cross_entropy/compare/Gt->GtE#0": "p >= 0 only adds the p = 0 entries (p is nonnegative), whose log q the outer np.where(p > 0, ..., 0) discards",
+    "cross_entropy/constant/1->0#0": "the placeholder log value at p = 0 is discarded by the outer np.where(p > 0, ..., 0)",
+    "cross_entropy/constant/1->2#0": "the placeholder log value at p = 0 is discarded by the outer np.where(p > 0, ..., 0)",
+    "cross_entropy/compare/Gt->GtE#1": "p >= 0 only adds the p = 0 entries, where p * log(1) = 0 equals the fallback 0",
+    "kl_divergence/constant/1->0#0": "the placeholder at p = 0 only changes log_ratio there, which the outer np.where(pos, ..., 0) discards",
+    "kl_divergence/constant/1->2#0": "the placeholder at p = 0 only changes log_ratio there, which the outer np.where(pos, ..., 0) discards",
+    "kl_divergence/constant/1->0#1": "the placeholder at p = 0 only changes log_ratio there, which the outer np.where(pos, ..., 0) discards",
+    "kl_divergence/constant/1->2#1": "the placeholder at p = 0 only changes log_ratio there, which the outer np.where(pos, ..., 0) discards",
+}
