@@ -171,6 +171,10 @@ def result(c: Console, res: Result, verbose: bool = False) -> None:
                     )
                 )
     if res.passed:
+        for t in res.tests:  # what a grader wants shown after a pass (e.g. a comparison)
+            if t.extra.get("table"):
+                c.print(Panel(Text(t.extra["table"]), title=t.extra.get("title", "what your code did"),
+                              title_align="left", border_style="green"))  # fmt: skip
         c.print(
             Text(f"✔ {res.topic} passed with full marks. `nnfs next` moves on.", style="bold green")
         )

@@ -259,3 +259,11 @@ def test_filter_grids_and_attention_heatmaps_are_drawn(tmp_path):
     assert len(paths) == 2
     assert_real_figure(next(p for p in paths if "attention" in p.name))
     assert next(p for p in paths if "filters" in p.name).stat().st_size > 5_000
+
+
+def test_optimizers_comparison_is_shown_after_a_pass():
+    r = nnfs("check", "optimizers", "--solution")
+    assert r.exit_code == 0
+    assert "How your optimizers compare" in r.stdout
+    for name in ("AdaGrad", "RMSprop", "Adam"):
+        assert name in r.stdout
