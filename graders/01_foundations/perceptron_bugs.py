@@ -243,3 +243,10 @@ def xor_experiment(epochs=20, lr=1.0, w0=None, b0=0.0):
 """,
     ),
 ]
+
+EQUIVALENT = {
+    "predict/transpose/add .T to right operand#0": "w is one-dimensional (D,) and .T of a 1-D array is the same array",
+    "train_perceptron/transpose/add .T to right operand#0": "w is always 1-D (zeros(D) or a copy of w0 of shape (D,)), and .T of a 1-D array is the same array",
+    "train_perceptron/arith/Mult->Div#1": "the update runs only on a mistake, where y_i - y_hat is +1 or -1 (labels in {0, 1}), and lr * (+-1) == lr / (+-1) exactly",
+    "train_perceptron/arith/Mult->Div#2": "the update runs only on a mistake, where y_i - y_hat is +1 or -1 (labels in {0, 1}), and lr * (+-1) == lr / (+-1) exactly",
+}

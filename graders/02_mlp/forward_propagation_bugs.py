@@ -151,3 +151,8 @@ def mlp_forward(X, params, activation="relu"):
 """,
     ),
 ]
+
+EQUIVALENT = {
+    "relu/swap-args/swap first two arguments#0": "np.maximum is symmetric in its arguments (only the sign of a zero output can differ, and -0.0 == 0.0)",
+    "leaky_relu/compare/GtE->Gt#0": "at x = 0 both branches give 0 (x and negative_slope * 0 for any finite slope), so the branch choice at 0 does not matter",
+}
