@@ -51,8 +51,8 @@ def save_figures(result: Result, outdir: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=110)
         if spec["kind"] == "curves":
             for label, ys in spec["curves"].items():
-                ax.plot(range(1, len(ys) + 1), ys, label=label, linewidth=1.8 if label == "yours" else 1.2,
-                        linestyle="-" if label == "yours" else "--")  # fmt: skip
+                ax.plot(range(1, len(ys) + 1), ys, label=label, linewidth=1.8 if label != "reference" else 1.2,
+                        linestyle="--" if label == "reference" else "-")  # fmt: skip
             ax.set_xlabel(spec.get("xlabel", "epoch / step"))
             ax.set_ylabel(spec.get("ylabel", "loss"))
             if all(min(ys, default=1) > 0 for ys in spec["curves"].values()):

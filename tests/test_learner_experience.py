@@ -38,7 +38,7 @@ def assert_real_figure(path: Path) -> None:
     assert float(np.std(pixels[..., :3])) > 0.05, "the image is (nearly) blank"
 
 
-@pytest.mark.parametrize("topic_id", ["perceptron", "training-dynamics"])
+@pytest.mark.parametrize("topic_id", ["perceptron", "training-dynamics", "optimizers"])
 def test_plot_saves_titled_figures(ws, topic_id):
     r = nnfs("plot", topic_id, "--solution", "-w", str(ws))
     assert r.exit_code == 0, r.stderr

@@ -442,6 +442,10 @@ def test_comparison_table(learner, ref, report):
         "gap = loss - the least-squares minimum; AdamW runs with weight_decay = 1e-4, the others without"
     )
     report.update({"title": "How your optimizers compare", "table": "\n".join(lines)})
+    # for `nnfs plot optimizers`: the same runs as loss-gap curves
+    report["figure"] = {"kind": "curves", "title": "Your optimizers on a badly scaled least-squares fit",
+                        "ylabel": "loss - minimum", "xlabel": "step",
+                        "curves": {label: [float(v) for v in gaps] for label, _, gaps in rows}}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- schedules
