@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from nnfs_cli.checks import (
+    GradeFailure,
     assert_close,
     assert_converges,
     assert_gradient,
@@ -965,6 +966,107 @@ def test_train_mlp_deterministic(learner):
         )
 
 
+RECIPE = (
+    "rng = np.random.default_rng(seed); W1 = rng.normal(size=(D, hidden)) * sqrt(2 / D) drawn "
+    "first, then W2 = rng.normal(size=(hidden, C)) * sqrt(2 / hidden); b1, b2 and every velocity "
+    "start at zero; epoch e walks minibatches(N, batch_size, seed + e); each batch: forward, "
+    "cross_entropy_loss, backward (db = the batch *sum* of the upstream gradient, which already "
+    "carries the 1/N; relu'(0) = 0), then momentum_step(params, grads, velocity, lr, beta)"
+)
+
+
+def recipe_problem(ref):
+    """23 samples in 3-D, 3 classes, batches of 5 (the last holds 3), seed 5, 3 epochs."""
+    n, seed, bs = 23, 5, 5
+    rng = np.random.default_rng(44)
+    X, y = rng.normal(size=(n, 3)), rng.permutation(np.arange(n) % 3)
+    # a zero input in the recipe's first batch: its pre-activations are exactly 0 while b1 is
+    # still 0, so relu'(0) = 0 (PyTorch's convention, as in the perceptron topic) matters
+    X[ref.minibatches(n, bs, seed)[0][0]] = 0.0
+    return X, y, {"hidden": 6, "epochs": 3, "batch_size": bs, "seed": seed}
+
+
+def curve_of(losses, params, epochs, on):
+    """The learner's loss curve as an array; float32 when the run was float32 (its precision)."""
+    assert_true(
+        isinstance(losses, list | tuple | np.ndarray) and np.shape(losses) == (epochs,),
+        "train_mlp: losses",
+        f"expected a list of {epochs} numbers (one per epoch), got {type(losses).__name__} "
+        f"of shape {np.shape(losses) if isinstance(losses, list | tuple | np.ndarray) else None}",
+        on=on,
+        hint="losses[e] is the mean of the batch losses of epoch e",
+    )
+    run32 = np.asarray(params["W1"]).dtype == np.float32
+    return np.asarray(losses, dtype=np.float32 if run32 else np.float64)
+
+
+@pytest.mark.part("train_mlp", points=1)
+def test_train_mlp_reshuffles_every_epoch(learner, ref):
+    """With lr = 0 the weights stay put, so the loss per epoch changes only with the batches: it must change."""
+    X, y, kw = recipe_problem(ref)
+    params, losses, _, on = run_training(learner, X, y, lr=0.0, **kw)
+    check_params(params, 3, kw["hidden"], 3, on)
+    curve = curve_of(losses, params, kw["epochs"], on)
+    # with the same batches every epoch the three means are computed identically: exactly equal
+    assert_true(
+        bool(np.ptp(curve) > 1e-9 * np.abs(curve).max()),
+        "train_mlp: the batches never change",
+        f"with lr=0 every epoch has the same loss {curve.tolist()}: with fixed weights the batch "
+        "losses (of unequal batches, 5 and 3 samples) can only repeat exactly if every epoch has "
+        "the same batches",
+        on=on,
+        hint="reshuffle every epoch: epoch e iterates over minibatches(N, batch_size, seed + e)",
+    )
+
+
+@pytest.mark.part("train_mlp", points=2)
+def test_train_mlp_follows_the_recipe(learner, ref, report):
+    """A run that starts like the docstring's recipe (same initial weights and batches, seen at lr = 0) equals the reference's loss curve and params after 3 epochs."""
+    X, y, kw = recipe_problem(ref)
+    # the recipe is a suggestion: another initialisation or batch order is not wrong, so the
+    # exact replay is checked only for a run whose start (lr = 0: nothing moves) is the recipe's
+    params, losses, _, on = run_training(learner, X, y, lr=0.0, **kw)
+    check_params(params, 3, kw["hidden"], 3, on)
+    curve = curve_of(losses, params, kw["epochs"], on)
+    exp_params, exp_losses, _ = ref.train_mlp(X, y, lr=0.0, **kw)
+    try:
+        assert_close(curve, exp_losses, "losses at lr=0")
+        for k in exp_params:
+            assert_close(params[k], exp_params[k], f"params[{k!r}] at lr=0")
+    except GradeFailure:
+        report["title"] = "train_mlp: exact replay not checked"
+        report["table"] = (
+            "Your initial weights or batch order differ from the docstring's suggested recipe "
+            "(that is allowed), so your training run was not compared step by step with the "
+            f"reference. The recipe: {RECIPE}."
+        )
+        return
+    lr = 0.2
+    params, losses, _, on = run_training(learner, X, y, lr=lr, **kw)
+    check_params(params, 3, kw["hidden"], 3, on)
+    curve = curve_of(losses, params, kw["epochs"], on)
+    exp_params, exp_losses, _ = ref.train_mlp(X, y, lr=lr, **kw)
+    hint = (
+        "your run starts exactly like the recipe (same weights and batches at lr=0), so every "
+        f"step must match it: {RECIPE}"
+    )
+    assert_close(
+        curve,
+        exp_losses,
+        "train_mlp: loss per epoch (the mean of the epoch's batch losses) vs the reference",
+        on=on,
+        hint="losses[e] = the plain mean of the batch losses of epoch e; " + hint,
+    )
+    for k in ("W1", "b1", "W2", "b2"):
+        assert_close(
+            params[k],
+            exp_params[k],
+            f"train_mlp: params[{k!r}] after 3 epochs vs the reference",
+            on=on,
+            hint=hint,
+        )
+
+
 @pytest.mark.parametrize("mode", ["full-batch", "online"])
 @pytest.mark.part("train_mlp", points=1)
 def test_train_mlp_batch_and_online(learner, ref, mode):
@@ -1005,8 +1107,15 @@ def test_train_mlp_learns_the_spiral(learner, ref, report):
     )
     reference = ref.train_mlp(X, y, hidden, lr, epochs, batch_size, 0)[1]
     # for `nnfs plot`: the learner's loss curve beside the reference's
-    report["figure"] = {"kind": "curves", "title": "train_mlp on the spiral: training loss", "ylabel": "mean cross-entropy",
-                        "curves": {"yours": [float(v) for v in np.ravel(losses)], "reference": [float(v) for v in reference]}}
+    report["figure"] = {
+        "kind": "curves",
+        "title": "train_mlp on the spiral: training loss",
+        "ylabel": "mean cross-entropy",
+        "curves": {
+            "yours": [float(v) for v in np.ravel(losses)],
+            "reference": [float(v) for v in reference],
+        },
+    }
     check_params(params, 2, hidden, 3, on)
     assert_converges(
         losses,

@@ -2,6 +2,47 @@
 
 from nnfs_cli.grading.bugs import KnownBug
 
+# The reference training loop, for the train_mlp bugs below that change one line of it.
+_TRAIN_MLP = """
+def train_mlp(X, y, hidden, lr, epochs, batch_size, seed, beta=0.9):
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
+    n, d = X.shape
+    classes = int(y.max()) + 1
+    rng = np.random.default_rng(seed)
+    params = {
+        "W1": rng.normal(size=(d, hidden)) * np.sqrt(2.0 / d),
+        "b1": np.zeros(hidden),
+        "W2": rng.normal(size=(hidden, classes)) * np.sqrt(2.0 / hidden),
+        "b2": np.zeros(classes),
+    }
+    velocity = {k: np.zeros_like(v) for k, v in params.items()}
+    losses = []
+    for epoch in range(epochs):
+        batch_losses = []
+        for idx in minibatches(n, batch_size, seed + epoch):
+            xb, yb = X[idx], y[idx]
+            pre = xb @ params["W1"] + params["b1"]
+            h = np.maximum(pre, 0)
+            loss, dlogits = cross_entropy_loss(h @ params["W2"] + params["b2"], yb)
+            dpre = (dlogits @ params["W2"].T) * (pre > 0)
+            grads = {"W1": xb.T @ dpre, "b1": dpre.sum(axis=0), "W2": h.T @ dlogits, "b2": dlogits.sum(axis=0)}
+            params, velocity = momentum_step(params, grads, velocity, lr, beta)
+            batch_losses.append(loss)
+        losses.append(float(np.mean(batch_losses)))
+    logits = np.maximum(X @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]
+    return params, losses, float(np.mean(logits.argmax(axis=1) == y))
+"""
+
+
+def _train_mlp_with(*edits: tuple[str, str]) -> str:
+    """The reference loop with each (old, new) line fragment replaced (each must occur once)."""
+    code = _TRAIN_MLP
+    for old, new in edits:
+        assert code.count(old) == 1, old
+        code = code.replace(old, new)
+    return code
+
+
 BUGS = [
     KnownBug(
         # The loss is averaged but its gradient is not: the single most common hand-derived MSE
@@ -110,6 +151,8 @@ def momentum_step(params, grads, velocity, lr, beta):
     new_params = {k: params[k] - lr * velocity[k] for k in params}
     return new_params, {k: beta * velocity[k] + grads[k] for k in params}
 """,
+        # train_mlp calls it, so the seeded training run differs too
+        fails=("momentum_step", "train_mlp"),
     ),
     KnownBug(
         # Counting epochs from 1 (or decaying after the step is taken): the rate drops one step early.
@@ -295,4 +338,36 @@ def train_mlp(X, y, hidden, lr, epochs, batch_size, seed, beta=0.9):
     return params, losses, float(np.mean(logits.argmax(axis=1) == y))
 """,
     ),
+    KnownBug(
+        # "Average over the batch" applied twice: dlogits already carries the 1/N of the mean
+        # loss, and db = dlogits.mean(axis=0) divides by N again (a CS231n two-layer-net slip).
+        name="train-bias-grad-mean",
+        function="train_mlp",
+        hint="the upstream gradient already holds the 1/N of the mean loss: db = dout.sum(axis=0), not .mean(axis=0)",
+        code=_train_mlp_with(
+            ('"b1": dpre.sum(axis=0)', '"b1": dpre.mean(axis=0)'),
+            ('"b2": dlogits.sum(axis=0)', '"b2": dlogits.mean(axis=0)'),
+        ),
+    ),
+    KnownBug(
+        # Passing the same seed every epoch: minibatches(n, batch_size, seed) gives every epoch
+        # the same batches in the same order, instead of a fresh shuffle per epoch.
+        name="train-same-batches-every-epoch",
+        function="train_mlp",
+        hint="reshuffle every epoch: iterate over minibatches(N, batch_size, seed + epoch)",
+        code=_train_mlp_with(
+            ("minibatches(n, batch_size, seed + epoch)", "minibatches(n, batch_size, seed)")
+        ),
+    ),
 ]
+
+# Mutants of the reference that no allowed input can tell apart from it.
+EQUIVALENT = {
+    "cross_entropy_loss/axis/axis=1->-1#0": "logits are 2-D (N, C): axis -1 is axis 1",
+    "cross_entropy_loss/axis/axis=1->-1#1": "logits are 2-D (N, C): axis -1 is axis 1",
+    "cosine_decay/compare/GtE->Gt#0": "at step == total_steps the formula gives lr_min exactly "
+    "(np.cos(np.pi) == -1.0, so 1 + cos = 0.0)",
+    "train_mlp/swap-args/swap first two arguments#1": "np.maximum is symmetric: maximum(0, pre) == maximum(pre, 0)",
+    "train_mlp/swap-args/swap first two arguments#4": "np.maximum is symmetric: maximum(0, z) == maximum(z, 0)",
+    "train_mlp/axis/axis=1->-1#0": "the final logits are 2-D (N, C): argmax over axis -1 is axis 1",
+}
