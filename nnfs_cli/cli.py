@@ -39,6 +39,15 @@ WorkspaceOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+FileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--file", "-f", help="Use this file (.py or .ipynb) instead of the workspace copy."
+    ),
+]
+SolutionOpt = Annotated[
+    bool, typer.Option("--solution", help="Use the reference solution (instructors, tests).")
+]
 
 
 def _complete_topic(incomplete: str) -> list[str]:
@@ -172,15 +181,8 @@ def start(topic: TopicArg, notebook: NotebookOpt = False, workspace: WorkspaceOp
 @_guard
 def check(
     topic: TopicArg,
-    file: Annotated[
-        Path | None,
-        typer.Option(
-            "--file", "-f", help="Grade this file (.py or .ipynb) instead of the workspace copy."
-        ),
-    ] = None,
-    solution: Annotated[
-        bool, typer.Option("--solution", help="Grade the reference solution (instructors, tests).")
-    ] = False,
+    file: FileOpt = None,
+    solution: SolutionOpt = False,
     part: Annotated[
         list[str] | None, typer.Option("--part", help="Only this part (function); repeatable.")
     ] = None,
@@ -242,15 +244,8 @@ def _figures(result, outdir: Path, terminal: bool) -> None:
 @_guard
 def plot(
     topic: TopicArg,
-    file: Annotated[
-        Path | None,
-        typer.Option(
-            "--file", "-f", help="Plot this file's results instead of the workspace copy."
-        ),
-    ] = None,
-    solution: Annotated[
-        bool, typer.Option("--solution", help="Plot the reference's results.")
-    ] = False,
+    file: FileOpt = None,
+    solution: SolutionOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Grade, then draw what the code did: PNG files in <workspace>/plots and a terminal plot.
