@@ -178,14 +178,23 @@ class Tmux:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
-@needs_tmux
-def test_watch_regrades_on_save_announces_pass_and_offers_next(ws):
-    path = ws / THEORY.relpath
+def start_watching(ws, *options):
+    """`nnfs watch perceptron-theory` on a fresh stub, in a tmux session; the file and the session."""
     nnfs("start", THEORY.id, "-w", str(ws))
     tmux = Tmux(ws)
     exe = shutil.which("nnfs")
-    cmd = f"{exe} watch {THEORY.id}" if exe else f"{sys.executable} -m nnfs_cli watch {THEORY.id}"
+    cmd = (
+        " ".join([exe] if exe else [sys.executable, "-m", "nnfs_cli"])
+        + f" watch {THEORY.id} "
+        + " ".join(options)
+    )
     tmux.start(f"env NO_COLOR=1 {cmd}; echo WATCH-ENDED; sleep 30")
+    return ws / THEORY.relpath, tmux
+
+
+@needs_tmux
+def test_watch_regrades_on_save_announces_pass_and_offers_next(ws):
+    path, tmux = start_watching(ws)
     try:
         tmux.wait_for("not implemented yet")
         wrong = THEORY.solution_path.read_text(encoding="utf-8").replace(
@@ -209,16 +218,7 @@ def test_watch_regrades_on_save_announces_pass_and_offers_next(ws):
 
 @needs_tmux
 def test_watch_survives_a_hang_and_a_half_saved_file(ws):
-    path = ws / THEORY.relpath
-    nnfs("start", THEORY.id, "-w", str(ws))
-    tmux = Tmux(ws)
-    exe = shutil.which("nnfs")
-    cmd = (
-        f"{exe} watch {THEORY.id} --timeout 1"
-        if exe
-        else f"{sys.executable} -m nnfs_cli watch {THEORY.id} --timeout 1"
-    )
-    tmux.start(f"env NO_COLOR=1 {cmd}; sleep 30")
+    path, tmux = start_watching(ws, "--timeout", "1")
     try:
         tmux.wait_for("not implemented yet")
         ref = THEORY.solution_path.read_text(encoding="utf-8")

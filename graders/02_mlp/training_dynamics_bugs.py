@@ -278,29 +278,16 @@ def minibatches(n, batch_size, seed, shuffle=True):
         name="train-zero-init",
         function="train_mlp",
         hint="initialise W1 and W2 with small random numbers (e.g. normal * sqrt(2 / fan_in)); only biases start at 0",
-        code="""
-def train_mlp(X, y, hidden, lr, epochs, batch_size, seed, beta=0.9):
-    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
-    n, d = X.shape
-    classes = int(y.max()) + 1
-    params = {"W1": np.zeros((d, hidden)), "b1": np.zeros(hidden), "W2": np.zeros((hidden, classes)), "b2": np.zeros(classes)}
-    velocity = {k: np.zeros_like(v) for k, v in params.items()}
-    losses = []
-    for epoch in range(epochs):
-        batch_losses = []
-        for idx in minibatches(n, batch_size, seed + epoch):
-            xb, yb = X[idx], y[idx]
-            pre = xb @ params["W1"] + params["b1"]
-            h = np.maximum(pre, 0)
-            loss, dlogits = cross_entropy_loss(h @ params["W2"] + params["b2"], yb)
-            dpre = (dlogits @ params["W2"].T) * (pre > 0)
-            grads = {"W1": xb.T @ dpre, "b1": dpre.sum(axis=0), "W2": h.T @ dlogits, "b2": dlogits.sum(axis=0)}
-            params, velocity = momentum_step(params, grads, velocity, lr, beta)
-            batch_losses.append(loss)
-        losses.append(float(np.mean(batch_losses)))
-    logits = np.maximum(X @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]
-    return params, losses, float(np.mean(logits.argmax(axis=1) == y))
-""",
+        code=_train_mlp_with(
+            (
+                '"W1": rng.normal(size=(d, hidden)) * np.sqrt(2.0 / d)',
+                '"W1": np.zeros((d, hidden))',
+            ),
+            (
+                '"W2": rng.normal(size=(hidden, classes)) * np.sqrt(2.0 / hidden)',
+                '"W2": np.zeros((hidden, classes))',
+            ),
+        ),
     ),
     KnownBug(
         # Back-propagating through ReLU without its mask: the hidden layer learns as if it were linear
@@ -308,35 +295,9 @@ def train_mlp(X, y, hidden, lr, epochs, batch_size, seed, beta=0.9):
         name="train-relu-backward-missing",
         function="train_mlp",
         hint="in the backward pass multiply by relu'(pre) = (pre > 0) before computing dW1 and db1",
-        code="""
-def train_mlp(X, y, hidden, lr, epochs, batch_size, seed, beta=0.9):
-    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
-    n, d = X.shape
-    classes = int(y.max()) + 1
-    rng = np.random.default_rng(seed)
-    params = {
-        "W1": rng.normal(size=(d, hidden)) * np.sqrt(2.0 / d),
-        "b1": np.zeros(hidden),
-        "W2": rng.normal(size=(hidden, classes)) * np.sqrt(2.0 / hidden),
-        "b2": np.zeros(classes),
-    }
-    velocity = {k: np.zeros_like(v) for k, v in params.items()}
-    losses = []
-    for epoch in range(epochs):
-        batch_losses = []
-        for idx in minibatches(n, batch_size, seed + epoch):
-            xb, yb = X[idx], y[idx]
-            pre = xb @ params["W1"] + params["b1"]
-            h = np.maximum(pre, 0)
-            loss, dlogits = cross_entropy_loss(h @ params["W2"] + params["b2"], yb)
-            dpre = dlogits @ params["W2"].T
-            grads = {"W1": xb.T @ dpre, "b1": dpre.sum(axis=0), "W2": h.T @ dlogits, "b2": dlogits.sum(axis=0)}
-            params, velocity = momentum_step(params, grads, velocity, lr, beta)
-            batch_losses.append(loss)
-        losses.append(float(np.mean(batch_losses)))
-    logits = np.maximum(X @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]
-    return params, losses, float(np.mean(logits.argmax(axis=1) == y))
-""",
+        code=_train_mlp_with(
+            ('dpre = (dlogits @ params["W2"].T) * (pre > 0)', 'dpre = dlogits @ params["W2"].T')
+        ),
     ),
     KnownBug(
         # "Average over the batch" applied twice: dlogits already carries the 1/N of the mean
