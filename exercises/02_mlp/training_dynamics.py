@@ -201,10 +201,16 @@ def train_mlp(
     X: (N, D) inputs; y: (N,) integer labels in 0..C-1 with C = y.max() + 1.
     Model: logits = relu(X @ W1 + b1) @ W2 + b2, with W1 (D, hidden), b1 (hidden,),
     W2 (hidden, C), b2 (C,); loss: cross_entropy_loss on each mini-batch.
-    Suggested recipe: rng = np.random.default_rng(seed); W1, W2 random normal scaled by
-    sqrt(2 / fan_in) (He initialisation; never all zeros), biases zero; epoch e iterates
-    over minibatches(N, batch_size, seed + e); after each batch's backward pass apply
-    momentum_step(params, grads, velocity, lr, beta) (velocities start at zero).
+    Recipe (follow it exactly: the grader replays your run step by step, which is how a
+    training loop is debugged, since any seeded run can be reproduced):
+      rng = np.random.default_rng(seed)
+      W1 = rng.normal(size=(D, hidden)) * sqrt(2 / D), drawn first, then
+      W2 = rng.normal(size=(hidden, C)) * sqrt(2 / hidden)   (He initialisation: the
+        variance 2 / fan_in keeps ReLU activations from shrinking or exploding);
+      b1, b2 and every velocity start at zero;
+      epoch e iterates over minibatches(N, batch_size, seed + e) (a new order each epoch);
+      each batch: forward, cross_entropy_loss, backward, then
+      momentum_step(params, grads, velocity, lr, beta).
     Returns (params, losses, accuracy):
       params   {"W1", "b1", "W2", "b2"} after training;
       losses   a list of `epochs` numbers, losses[e] = the mean of epoch e's batch losses;
