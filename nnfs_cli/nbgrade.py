@@ -1,8 +1,10 @@
 """Grading from inside a notebook kernel (nbgrader's test cells call these).
 
-The student's code is never run here: the notebook file on disk is graded by the same
-runner as `nnfs check --file X.ipynb` (a sandboxed child process), once per notebook, and
-each test cell takes its part's points. Nothing is written to stderr (nbgrader scores a
+The notebook file on disk is graded by the same grader as `nnfs check --file X.ipynb`,
+once per notebook, and each test cell takes its part's points. The grader runs inside the
+kernel (no second Python start-up per notebook: nbgrader pays the kernel's already) and
+the student's functions run in the sandboxed worker it starts, as with `nnfs check`;
+nbgrader's per-cell timeout bounds the whole grading. Nothing is written to stderr (nbgrader scores a
 cell that writes to stderr 0) and nothing raises (a traceback would show in feedback):
 the cell's value is a plain float, which nbgrader takes as partial credit.
 """
@@ -42,7 +44,7 @@ def _result(topic_id: str) -> Result | str:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                _cache[key] = grade(topic, path, protect=_course_protect(here), run_timeout=150)
+                _cache[key] = grade(topic, path, protect=_course_protect(here), in_process=True)
         except NnfsError as e:
             return f"nnfs: {e}"
     return _cache[key]

@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnfs_cli.catalog import content_root, load_catalog
+from nnfs_cli.catalog import load_catalog
 from nnfs_cli.checks import GradeFailure
+from nnfs_cli.grading import prestart
 from nnfs_cli.grading.bugs import load_bugs, variant_module
 from nnfs_cli.grading.result import Diagnosis, TestResult
-from nnfs_cli.sandbox.client import LearnerError, Sandbox, SandboxConfig
-from nnfs_cli.sandbox.source import read_submission
+from nnfs_cli.sandbox.client import LearnerError, Sandbox
 
-FROM_SCRATCH_FORBIDDEN = ("torch", "tensorflow", "jax", "keras", "sklearn", "scipy")
 _CALLS = pytest.StashKey[list]()
 _REPORT = pytest.StashKey[dict]()
 
@@ -67,18 +66,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     topic = load_catalog().get(config.getoption("--nnfs-topic"))
     target = Path(config.getoption("--nnfs-target")).resolve()
-    root = content_root()
-    protect = [str(root / "solutions"), str(root / "graders"), *config.getoption("--nnfs-protect")]
-    sandbox = Sandbox(
-        read_submission(target),
-        topic.module_name,
-        SandboxConfig(
-            forbidden_imports=FROM_SCRATCH_FORBIDDEN if topic.phase <= 4 else (),
-            protected=tuple(protect),
-            call_timeout=config.getoption("--nnfs-call-timeout"),
-        ),
-    )
-    sandbox.start()  # the worker starts while pytest collects
+    protect = tuple(config.getoption("--nnfs-protect"))
+    call_timeout = config.getoption("--nnfs-call-timeout")
+    sandbox = prestart.take(topic, target, protect, call_timeout)
     _state = _State(topic, sandbox, Path(config.getoption("--nnfs-result")))
 
 

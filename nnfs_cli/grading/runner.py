@@ -13,10 +13,79 @@ from pathlib import Path
 
 from nnfs_cli.catalog import Topic
 from nnfs_cli.errors import NnfsError
+from nnfs_cli.grading import prestart
 from nnfs_cli.grading.result import Result
 from nnfs_cli.sandbox.source import read_submission
 
 RUN_TIMEOUT = 300.0  # whole-run backstop; learner calls have their own, shorter limits
+
+# pytest plugins a grading run never uses; each costs start-up or per-test time (the
+# unraisable-exception one runs five full garbage collections at the end of a session)
+_PLUGINS_OFF = [
+    arg
+    for name in (
+        "cacheprovider", "faulthandler", "unraisableexception", "threadexception", "logging",
+        "doctest", "junitxml", "pastebin", "stepwise", "legacypath", "capture",
+    )
+    for arg in ("-p", f"no:{name}")
+]  # fmt: skip
+# numpy's default error handling and print options: a kernel may have changed them before an
+# in-process grading, and the grader's reference computations and messages assume these
+_NUMPY_ERRSTATE = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
+_NUMPY_PRINT = {
+    "precision": 8,
+    "threshold": 1000,
+    "edgeitems": 3,
+    "linewidth": 75,
+    "suppress": False,
+}
+
+
+def _run_child(args: list[str], cwd: str, timeout: float) -> tuple[int, str]:
+    """pytest in a child process (its own session); raises TimeoutExpired after killing it."""
+    cmd = [sys.executable, "-m", "pytest", *args, "-q", "--no-header", "--tb=no", "-rN"]
+    env = os.environ | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0"}
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return proc.returncode, output.decode("utf-8", "replace")
+
+
+def _run_in_process(args: list[str]) -> tuple[int, str]:
+    """pytest.main here, silent: its output is kept, nothing reaches this process's streams."""
+    import contextlib
+    import io
+    import warnings
+
+    import numpy as np
+    import pytest
+
+    out = io.StringIO()
+    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # installed plugins cost start-up
+    try:
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(out),
+            warnings.catch_warnings(),
+            np.errstate(**_NUMPY_ERRSTATE),
+            np.printoptions(**_NUMPY_PRINT),
+        ):
+            warnings.resetwarnings()
+            code = int(pytest.main([*args, "-p", "no:terminal"]))
+    finally:
+        if saved is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+    return code, out.getvalue()
 
 
 def grade(
@@ -28,8 +97,15 @@ def grade(
     call_timeout: float = 10.0,
     run_timeout: float = RUN_TIMEOUT,
     exit_first: bool = False,
+    in_process: bool = False,
 ) -> Result:
-    """Grade `target` (a .py or .ipynb) with `topic`'s grader. Never raises for learner faults."""
+    """Grade `target` (a .py or .ipynb) with `topic`'s grader. Never raises for learner faults.
+
+    The grader (trusted) runs in a child pytest process, or with `in_process` in this one:
+    the learner's code runs in its sandbox worker either way. In-process saves a Python
+    start-up per grading (what a notebook kernel pays once per notebook under nbgrader);
+    it has no whole-run timeout, so it is for callers with their own (nbgrader's per cell).
+    """
     target = Path(target).resolve()
     if not target.is_file():
         raise NnfsError(f"no file to grade at {target}")
@@ -53,42 +129,40 @@ def grade(
         ini = Path(tmp, "pytest.ini")
         ini.write_text("[pytest]\n", encoding="utf-8")
         result_path = Path(tmp, "result.json")
-        cmd = [
-            sys.executable, "-m", "pytest", str(topic.grader_path),
-            "-p", "nnfs_cli.grading.plugin", "-p", "no:cacheprovider",
-            "-c", str(ini), "--rootdir", tmp, "-q", "--no-header", "--tb=no", "-rN",
+        args = [
+            str(topic.grader_path), "-p", "nnfs_cli.grading.plugin", *_PLUGINS_OFF,
+            "-c", str(ini), "--rootdir", tmp, "--import-mode=importlib",
             "-W", "ignore::DeprecationWarning",
             "--nnfs-topic", topic.id, "--nnfs-target", str(target), "--nnfs-result", str(result_path),
             "--nnfs-call-timeout", str(call_timeout),
         ]  # fmt: skip
         if parts:
-            cmd += ["--nnfs-parts", ",".join(parts)]
+            args += ["--nnfs-parts", ",".join(parts)]
         if exit_first:  # the audit only needs to know whether anything fails
-            cmd.append("-x")
+            args.append("-x")
         for p in protect:
-            cmd += ["--nnfs-protect", str(p)]
-        env = os.environ | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0"}
-        proc = subprocess.Popen(
-            cmd, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        try:
-            output, _ = proc.communicate(timeout=run_timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            return Result(
-                topic.id,
-                str(target),
-                [],
-                time.perf_counter() - started,
-                error=f"grading did not finish within {run_timeout:g} s and was stopped",
-            )
-        if not result_path.exists() or proc.returncode not in (0, 1, 5):  # 5: every test deselected
-            tail = output.decode("utf-8", "replace").strip().splitlines()[-15:]
+            args += ["--nnfs-protect", str(p)]
+        if in_process:
+            prestart.prestart(topic, target, tuple(str(p) for p in protect), float(call_timeout))
+            try:
+                code, output = _run_in_process(args)
+            finally:
+                prestart.discard()
+        else:
+            try:
+                code, output = _run_child(args, tmp, run_timeout)
+            except subprocess.TimeoutExpired:
+                return Result(
+                    topic.id,
+                    str(target),
+                    [],
+                    time.perf_counter() - started,
+                    error=f"grading did not finish within {run_timeout:g} s and was stopped",
+                )
+        if not result_path.exists() or code not in (0, 1, 5):  # 5: every test deselected
+            tail = output.strip().splitlines()[-15:]
             raise NnfsError(
-                f"the grader for {topic.id!r} failed to run (exit {proc.returncode}): "
-                + " | ".join(tail)
+                f"the grader for {topic.id!r} failed to run (exit {code}): " + " | ".join(tail)
             )
         data = json.loads(result_path.read_text(encoding="utf-8"))
     if data["collect_errors"] or not data["tests"]:
