@@ -45,6 +45,7 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     started = time.perf_counter()
+    total = Counter()
     for topic in topics:
         bugs = load_bugs(topic)
         named = sum(
@@ -64,6 +65,13 @@ def main() -> None:
         print(
             f"| {topic.id} | {named}/{len(bugs)} | {len(failing)} | {diag} ({share}) | {kinds['signature']} | {kinds['known-bug']} | {wrong} |"
         )
+        total.update(
+            bugs=len(bugs), named=named, failing=len(failing), diag=diag, wrong=wrong, **kinds
+        )
+    share = f"{total['diag'] / total['failing']:.0%}" if total["failing"] else "-"
+    print(
+        f"| **all** | {total['named']}/{total['bugs']} | {total['failing']} | {total['diag']} ({share}) | {total['signature']} | {total['known-bug']} | {total['wrong']} |"
+    )
     print(f"\nwall time {time.perf_counter() - started:.0f} s")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from nnfs_cli.diagnosis import signature
+from nnfs_cli.diagnosis import shape_story, signature
 from nnfs_cli.grading.result import Diagnosis
 
 TINY = 1e-12
@@ -105,13 +105,7 @@ def assert_shape(
 ) -> np.ndarray:
     arr = as_array(got, what, on)
     if tuple(arr.shape) != tuple(shape):
-        diag = None
-        if arr.ndim == 2 and tuple(arr.shape[::-1]) == tuple(shape):
-            diag = Diagnosis(
-                "signature",
-                "transposed",
-                f"shape {arr.shape} is the transpose of {tuple(shape)}: a missing or extra .T",
-            )
+        diag = shape_story(arr.shape, tuple(shape))
         raise fail(
             f"{what}: wrong shape",
             f"expected shape {tuple(shape)}, got {tuple(arr.shape)}",
@@ -148,7 +142,12 @@ def assert_close(
     exp = np.asarray(expected, dtype=np.float64)
     arr = assert_shape(got, exp.shape, what, on) if exp.shape else as_array(got, what, on)
     if arr.shape != exp.shape:
-        raise fail(f"{what}: wrong shape", f"expected shape {exp.shape}, got {arr.shape}", on=on)
+        raise fail(
+            f"{what}: wrong shape",
+            f"expected shape {exp.shape}, got {arr.shape}",
+            on=on,
+            diagnosis=shape_story(arr.shape, exp.shape),
+        )
     rtol, atol = tolerances(
         arr, np.asarray(expected), *(inputs or {}).values(), rtol=rtol, atol=atol
     )

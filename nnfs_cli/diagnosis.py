@@ -8,6 +8,7 @@ than none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -115,6 +116,12 @@ def signature(
             "sign-flipped",
             "exactly the expected value with the opposite sign: check the sign of the gradient or the update",
         )
+    story = _transform_story(got, expected, rtol, atol)
+    if story is not None:
+        meaningful = [2.0, 0.5, *((batch, 1 / batch) if batch else ())]
+        if got.size < 4 and any(_close(got, f * expected, rtol, atol) for f in meaningful):
+            return None  # on a few values a meaningful factor fits as well: neither is evidence
+        return story
     for name, other in (inputs or {}).items():
         other = np.asarray(other)
         if other.shape == got.shape and _close(got, other, rtol, atol):
@@ -150,6 +157,19 @@ def signature(
                 return Diagnosis("signature", name, story)
     if small:
         return None
+    offset = float(np.median(got - expected))
+    if _close(got, expected + offset, rtol, atol) and not _close(
+        expected + offset, expected, rtol, atol
+    ):
+        return Diagnosis(
+            "signature",
+            "constant-offset",
+            f"off by the same amount {offset:.6g} everywhere: an additive term is missing or extra "
+            "(a bias, a constant, an offset)",
+        )
+    fill = _fill_story(got, expected, rtol, atol)
+    if fill is not None:
+        return fill
     if got.ndim == 2 and got.shape[0] == got.shape[1] and _close(got, expected.T, rtol, atol):
         return Diagnosis(
             "signature",
@@ -185,4 +205,195 @@ def signature(
                 "border-only",
                 "right everywhere except at the edges: check padding, the first/last step, or a loop bound",
             )
+    return None
+
+
+# Stories with no free parameter: on exact evidence they hold even for a single number.
+_TRANSFORMS = (
+    ("complement", lambda e: 1.0 - e,
+     "this is 1 minus the expected value: the complementary probability (sigmoid(-z) for sigmoid(z), P(not A) for P(A))"),
+    ("reciprocal", lambda e: 1.0 / e,
+     "this is 1 / the expected value: a fraction upside down (numerator and denominator swapped)"),
+    ("squared", lambda e: e**2,
+     "this is the square of the expected value: a variance where a standard deviation belongs, or a squared norm"),
+    ("square-root", lambda e: np.sqrt(e),
+     "this is the square root of the expected value: a standard deviation where a variance belongs, or a norm where its square belongs"),
+    ("exp-applied", lambda e: np.exp(e),
+     "this is exp of the expected value: an extra exp (probabilities where log-probabilities belong?)"),
+    ("log-applied", lambda e: np.log(e),
+     "this is the log of the expected value: an extra log, or a missing exp (log-space where plain values belong?)"),
+)  # fmt: skip
+
+
+def _transform_story(got, expected, rtol: float, atol: float) -> Diagnosis | None:
+    """One parameter-free function of the expected values that is exactly the result."""
+    found = []
+    with np.errstate(all="ignore"):
+        for name, fn, hint in _TRANSFORMS:
+            t = fn(expected)
+            if (
+                np.isfinite(t).all()
+                and _close(got, t, rtol, atol)
+                and not _close(t, expected, rtol, atol)
+            ):
+                found.append(Diagnosis("signature", name, hint))
+    # two stories fit (possible on a few values): the evidence does not say which
+    return found[0] if len(found) == 1 else None
+
+
+def _fill_story(got, expected, rtol: float, atol: float) -> Diagnosis | None:
+    """Right everywhere except the entries that should be 0, which all hold one other value."""
+    bad = ~np.isclose(got, expected, rtol=rtol, atol=atol)
+    if not bad.any() or bad.all():
+        return None
+    if not (expected[bad] == 0).all():
+        return None
+    values = got[bad]
+    if np.ptp(values) <= atol + rtol * np.abs(values).max():
+        return Diagnosis(
+            "signature",
+            "fill-value",
+            f"right everywhere except the {int(bad.sum())} entries that should be 0, which hold "
+            f"{float(values[0]):.6g}: the fill of padding, masked or out-of-range entries must be 0",
+        )
+    return None
+
+
+def shape_story(got: tuple[int, ...], expected: tuple[int, ...]) -> Diagnosis | None:
+    """A usual reason for a result of shape `got` where `expected` was asked, or None."""
+    got, expected = tuple(got), tuple(expected)
+    if len(got) == 2 and got[::-1] == expected:
+        return Diagnosis(
+            "signature",
+            "transposed",
+            f"shape {got} is the transpose of {expected}: a missing or extra .T",
+        )
+    if got == () and expected:
+        return Diagnosis(
+            "signature",
+            "reduced-to-scalar",
+            f"a single number where shape {expected} was asked: a reduction over every axis "
+            "(pass axis=...), or a loop that kept only its last value",
+        )
+    if np.prod(got) == np.prod(expected) and [n for n in got if n != 1] == [
+        n for n in expected if n != 1
+    ]:
+        return Diagnosis(
+            "signature",
+            "size-1-axis",
+            f"shape {got} instead of {expected}: the same values with a size-1 axis missing or "
+            "extra (keepdims=True on a reduction, or reshape / [:, None])",
+        )
+    for axis in range(len(expected)):
+        if got in (
+            expected[:axis] + expected[axis + 1 :],
+            expected[:axis] + (1,) + expected[axis + 1 :],
+        ):
+            return Diagnosis(
+                "signature",
+                "reduced-axis",
+                f"axis {axis} (size {expected[axis]}) is gone from the result: a sum or mean over "
+                "an axis that must stay, or a reduction over the wrong axis",
+            )
+    if len(got) == len(expected):
+        off = [(a, g - e) for a, (g, e) in enumerate(zip(got, expected)) if g != e]
+        if len(off) == 1 and abs(off[0][1]) == 1:
+            axis, d = off[0]
+            return Diagnosis(
+                "signature",
+                "off-by-one-length",
+                f"one {'more' if d > 0 else 'fewer'} entry along axis {axis} than asked: a range "
+                "or slice bound off by one",
+            )
+    return None
+
+
+# What NumPy's and Python's errors on valid inputs usually mean in this kind of code:
+# (exception type, regular expression on its message, name, hint with the match's groups).
+_ERROR_STORIES = (
+    (
+        "ValueError",
+        r"matmul: Input operand \d+ has a mismatch in its core dimension|shapes \(.*\) and \(.*\) not aligned",
+        "matmul-shapes",
+        "a matrix product of incompatible shapes: one operand needs (or must lose) a .T, or the "
+        "operands are in the wrong order; (N, D) @ (D, H) -> (N, H)",
+    ),
+    (
+        "ValueError",
+        r"matmul: Input operand \d+ does not have enough dimensions",
+        "matmul-scalar",
+        "a matrix product with a 0-d operand: an earlier reduction (sum, mean, dot) collapsed an "
+        "array to a number; check its axis, or use * for a scalar factor",
+    ),
+    (
+        "ValueError",
+        r"operands could not be broadcast together with shapes (.*?)\s*$",
+        "broadcast-mismatch",
+        "arrays of incompatible shapes {0} were combined elementwise: check keepdims=True on a "
+        "reduction, the axis it runs over, or a missing transpose",
+    ),
+    (
+        "ValueError",
+        r"could not broadcast input array from shape (\(.*?\)) into shape (\(.*?\))",
+        "slice-size",
+        "a slice assignment got a block of shape {0} for a slot of shape {1}: the source and "
+        "target slices must have the same length (an off-by-one in a start or a stop?)",
+    ),
+    (
+        "ValueError",
+        r"cannot reshape array of size (\d+) into shape (\(.*?\))",
+        "reshape-size",
+        "a reshape of {0} values into {1}: the target shape must hold the same number of values",
+    ),
+    (
+        "IndexError",
+        r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)",
+        "index-out-of-range",
+        "index {0} on axis {1} of size {2}: valid indices are 0..{2}-1, so a loop range or an "
+        "index is off by one (or runs over the wrong axis)",
+    ),
+    (
+        "IndexError",
+        r"tuple index out of range",
+        "shape-index",
+        "shape[k] (or a tuple) read past its end: check which axis holds what, e.g. X of shape "
+        "(N, D) has X.shape[0] = N and X.shape[1] = D",
+    ),
+    (
+        "AxisError",
+        r"axis (-?\d+) is out of bounds for array of dimension (\d+)",
+        "wrong-axis",
+        "axis {0} on an array with {1} dimension(s): check the axis of the reduction",
+    ),
+    (
+        "ZeroDivisionError",
+        r"",
+        "division-by-zero",
+        "a division by zero on valid inputs: check the denominator (a count, a norm, a step) "
+        "in its edge case",
+    ),
+    (
+        "NameError",
+        r"name '(\w+)' is not defined",
+        "undefined-name",
+        "`{0}` is used but never defined or imported: a typo, or a missing `np.` prefix",
+    ),
+    (
+        "TypeError",
+        r"unsupported operand type\(s\) for (.+?): '(\w+)' and '(\w+)'",
+        "operand-types",
+        "`{1} {0} {2}` has no meaning in Python: a tuple, list or None where a number or an "
+        "array was meant",
+    ),
+)
+
+
+def from_exception(exc_type: str, detail: str) -> Diagnosis | None:
+    """A known story for an exception the learner's code raised on valid inputs, or None."""
+
+    for kind, pattern, name, hint in _ERROR_STORIES:
+        if exc_type == kind:
+            match = re.search(pattern, detail)
+            if match:
+                return Diagnosis("signature", name, hint.format(*match.groups()))
     return None

@@ -1,10 +1,13 @@
 """Signatures of wrong arrays: each story named on exact evidence, never on a near miss."""
 
+import types
+
 import numpy as np
 import pytest
 
 from nnfs_cli.checks import GradeFailure, assert_close, assert_gradient, assert_shape
-from nnfs_cli.diagnosis import signature
+from nnfs_cli.diagnosis import from_exception, shape_story, signature
+from nnfs_cli.grading.call_stories import call_story
 
 RNG = np.random.default_rng(0)
 E = RNG.normal(size=(6, 5))
@@ -83,8 +86,12 @@ def test_near_misses_get_no_name(got):
 
 def test_tiny_arrays_get_no_coincidental_story():
     assert name(np.array([3.0]), np.array([1.3])) is None  # one value fits some factor by chance
-    assert name(np.array([1.0, 5.0, 3.0]), np.array([1.0, 2.0, 3.0])) is None  # no border on 3 values
-    assert name(np.array([2.0]), np.array([1.0]), batch=2) == "missing-1/N"  # a meaningful factor still is
+    assert (
+        name(np.array([1.0, 5.0, 3.0]), np.array([1.0, 2.0, 3.0])) is None
+    )  # no border on 3 values
+    assert (
+        name(np.array([2.0]), np.array([1.0]), batch=2) == "missing-1/N"
+    )  # a meaningful factor still is
 
 
 def test_correct_values_never_reach_a_diagnosis():
@@ -99,7 +106,13 @@ def test_failures_carry_the_diagnosis_and_a_teaching_message():
     err = info.value
     assert err.diagnosis.name == "missing-1/N"
     text = str(err)
-    for needle in ("dW: wrong values", "input: x (6, 5)", "expected at index", "relative error", "hint: divide by N"):
+    for needle in (
+        "dW: wrong values",
+        "input: x (6, 5)",
+        "expected at index",
+        "relative error",
+        "hint: divide by N",
+    ):
         assert needle in text
     with pytest.raises(GradeFailure) as info:
         assert_shape(np.zeros((5, 6)), (6, 5), "W")
@@ -110,4 +123,205 @@ def test_float32_results_are_compared_at_float32_precision():
     x32 = E.astype(np.float32)
     assert_close(x32, E, "float32 result")  # rounding to float32 is not an error
     with pytest.raises(GradeFailure):
-        assert_close(E * (1 + 1e-6), E, "float64 result off by 1e-6 relative")  # float64 is held to 1e-7
+        assert_close(
+            E * (1 + 1e-6), E, "float64 result off by 1e-6 relative"
+        )  # float64 is held to 1e-7
+
+
+# ------------------------------------------------------------ parameter-free stories, fills
+
+
+@pytest.mark.parametrize(
+    ("got", "expected_name"),
+    [
+        (1 - np.abs(E) / 10, "complement"),
+        (10 / np.abs(E), "reciprocal"),
+        ((np.abs(E) / 10) ** 2, "squared"),
+        (np.sqrt(np.abs(E) / 10), "square-root"),
+        (np.exp(np.abs(E) / 10), "exp-applied"),
+        (np.log(np.abs(E) / 10), "log-applied"),
+    ],
+)
+def test_parameter_free_stories(got, expected_name):
+    assert name(got, np.abs(E) / 10) == expected_name
+
+
+def test_a_single_number_needs_a_unique_story():
+    assert name(np.array(0.3), np.array(0.7)) == "complement"
+    # 0.25 = 0.5**2 = 0.5 / 2: the square and the missing factor 2 both fit, so no name
+    assert name(np.array(0.25), np.array(0.5)) is None
+
+
+def test_constant_offset_and_fill_value():
+    assert name(E + 0.37) == "constant-offset"
+    assert name(E + 0.37 + RNG.normal(scale=1e-3, size=E.shape)) is None  # not exact
+    img = np.where(RNG.random((6, 6)) < 0.3, 0.0, RNG.normal(size=(6, 6)))
+    filled = np.where(img == 0, 1.0, img)
+    assert name(filled, img) == "fill-value"
+    mixed = filled.copy()
+    mixed[img == 0] = RNG.normal(size=int((img == 0).sum()))  # no single fill value
+    assert name(mixed, img) is None
+
+
+# ------------------------------------------------------------------------- shape stories
+
+
+@pytest.mark.parametrize(
+    ("got", "want", "story"),
+    [
+        ((5, 6), (6, 5), "transposed"),
+        ((), (3, 5), "reduced-to-scalar"),
+        ((1, 4), (4,), "size-1-axis"),
+        ((4,), (4, 1), "size-1-axis"),
+        ((4, 1), (4, 3), "reduced-axis"),
+        ((4,), (4, 3), "reduced-axis"),
+        ((5,), (4,), "off-by-one-length"),
+        ((3, 7), (3, 6), "off-by-one-length"),
+        ((5,), (7,), None),
+        ((2, 3), (4, 5), None),
+    ],
+)
+def test_shape_stories(got, want, story):
+    d = shape_story(got, want)
+    assert (d.name if d else None) == story
+
+
+# --------------------------------------------------------------------- exception stories
+
+
+@pytest.mark.parametrize(
+    ("exc", "detail", "story"),
+    [
+        (
+            "ValueError",
+            "matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc signature (n?,k),(k,m?)->(n?,m?) (size 5 is different from 3)",
+            "matmul-shapes",
+        ),
+        (
+            "ValueError",
+            "shapes (4,3) and (4,3) not aligned: 3 (dim 1) != 4 (dim 0)",
+            "matmul-shapes",
+        ),
+        (
+            "ValueError",
+            "operands could not be broadcast together with shapes (4,3) (4,) ",
+            "broadcast-mismatch",
+        ),
+        (
+            "ValueError",
+            "could not broadcast input array from shape (2,3,5) into shape (2,4,5)",
+            "slice-size",
+        ),
+        ("IndexError", "index 5 is out of bounds for axis 0 with size 5", "index-out-of-range"),
+        ("IndexError", "tuple index out of range", "shape-index"),
+        ("ZeroDivisionError", "float division by zero", "division-by-zero"),
+        ("NameError", "name 'negative' is not defined", "undefined-name"),
+        ("ValueError", "my own message", None),
+        ("RuntimeError", "index 5 is out of bounds for axis 0 with size 5", None),
+    ],
+)
+def test_exception_stories(exc, detail, story):
+    d = from_exception(exc, detail)
+    assert (d.name if d else None) == story
+    if d:
+        assert "{" not in d.hint  # every placeholder filled
+
+
+# -------------------------------------------------------------------------- call stories
+
+
+def _reference():
+    ref = types.ModuleType("reference_for_stories")
+    code = (
+        "import numpy as np\n"
+        "def dense(x, W, b):\n    return x @ W + b\n"
+        "def dense_backward(dout, x, W):\n    return dout @ W.T, x.T @ dout, dout.sum(axis=0)\n"
+        "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n"
+        "def sigmoid_grad(z):\n    s = sigmoid(z)\n    return s * (1 - s)\n"
+        "def relu_backward(dout, z):\n    return dout * (z > 0)\n"
+        "def sgd(param, grad, lr):\n    return param - lr * grad\n"
+        "def count(x, threshold):\n    return int((x > threshold).sum())\n"
+    )
+    exec(code, ref.__dict__)
+    for v in ref.__dict__.values():
+        if isinstance(v, types.FunctionType):
+            v.__module__ = ref.__name__
+    return ref
+
+
+def story(calls):
+    d = call_story(_reference(), calls)
+    return d.name if d else None
+
+
+def test_call_stories_name_the_argument():
+    ref = _reference()
+    x, W, b = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 2)), RNG.normal(size=2)
+    assert story([("dense", (x, W, b), {}, x @ W)]) == "term-b"
+    assert story([("dense", (x, W, b), {}, x @ W - b)]) == "term-b-sign"
+    z, dout = RNG.normal(size=(5, 4)), RNG.normal(size=(5, 4))
+    assert story([("relu_backward", (dout, z), {}, (z > 0) * 1.0)]) == "missing-factor-dout"
+    assert story([("sigmoid_grad", (z,), {}, ref.sigmoid(z))]) == "is-sigmoid"
+    p, g = RNG.normal(size=6), RNG.normal(size=6)
+    assert story([("sgd", (p, g, 0.1), {}, p + 0.1 * g)]) == "step-reversed"
+    assert story([("sgd", (p, g, 0.1), {}, p - g)]) == "step-missing-lr"
+    kinked = z.copy()
+    kinked[0, :2] = 0.0
+    bad_neg = np.where(kinked < 0, 1.0 + kinked, ref.sigmoid_grad(kinked))
+    assert story([("sigmoid_grad", (kinked,), {}, bad_neg)]) == "wrong-where-z<0"
+    at_zero = np.where(kinked == 0, 0.7, ref.sigmoid_grad(kinked))
+    assert story([("sigmoid_grad", (kinked,), {}, at_zero)]) == "wrong-where-z==0"
+    dW = RNG.normal(size=(3, 2))
+    d5 = RNG.normal(size=(5, 2))
+    x5 = RNG.normal(size=(5, 3))
+    dx, dw, _ = ref.dense_backward(d5, x5, dW)
+    assert (
+        story([("dense_backward", (d5, x5, dW), {}, (dx, dw, d5.sum(axis=1)))])
+        == "reduced-over-axis-1"
+    )
+
+
+def test_call_stories_need_exact_unique_evidence():
+    x, W, b = RNG.normal(size=(4, 3)), RNG.normal(size=(3, 2)), RNG.normal(size=2)
+    noisy = x @ W + RNG.normal(scale=1e-3, size=(4, 2))
+    assert story([("dense", (x, W, b), {}, noisy)]) is None  # no exact story
+    right = x @ W + b
+    assert story([("dense", (x, W, b), {}, right)]) is None  # nothing differs
+    # the story must hold on every differing call of the test
+    x2 = RNG.normal(size=(4, 3))
+    assert (
+        story([("dense", (x, W, b), {}, x @ W), ("dense", (x2, W, b), {}, x2 @ W + 0.5 * b)])
+        is None
+    )
+    # integers (counts, labels, shapes) get no arithmetic story
+    assert story([("count", (RNG.normal(size=9), 0.0), {}, 0)]) is None
+    # one value is too little evidence
+    assert story([("sgd", (np.array([1.0]), np.array([2.0]), 0.5), {}, np.array([2.0]))]) is None
+
+
+# ------------------------------------------------- through the real grader, end to end
+
+
+def _variant(topic_id: str, old: str, new: str):
+    from nnfs_cli.catalog import load_catalog
+    from tests.topic_harness import grade_source
+
+    topic = load_catalog().get(topic_id)
+    source = topic.solution_path.read_text(encoding="utf-8")
+    assert source.count(old) == 1, old
+    return grade_source(topic, source.replace(old, new))
+
+
+def _names(result, part):
+    return {
+        t.diagnosis.name for t in result.tests if t.part == part and not t.passed and t.diagnosis
+    }
+
+
+def test_grader_names_another_function_an_axis_and_an_exception():
+    result = _variant("perceptron-theory", "    return s * (1 - s)\n", "    return s\n")
+    assert "is-sigmoid" in _names(result, "sigmoid_grad")
+    result = _variant("backprop", "dout.sum(axis=0)\n", "dout.sum(axis=1)\n")
+    assert "reduced-over-axis-1" in _names(result, "dense_backward")
+    result = _variant("backprop", "return dout @ W.T, X.T @ dout", "return dout @ W, X.T @ dout")
+    assert "matmul-shapes" in _names(result, "dense_backward")

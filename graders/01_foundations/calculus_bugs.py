@@ -23,6 +23,26 @@ def numerical_gradient(f, x, h=1e-5):
 """,
     ),
     KnownBug(
+        # x[i] never put back after the two evaluations: every later coordinate is probed at a
+        # point that drifted by -h in the earlier ones (CS231n: "restore the original value").
+        name="numgrad-not-restored",
+        function="numerical_gradient",
+        hint="after evaluating f(x + h e_i) and f(x - h e_i), set x[i] back to its old value before the next coordinate",
+        code="""
+def numerical_gradient(f, x, h=1e-5):
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        f_plus = float(f(x))
+        x[i] = old - h
+        f_minus = float(f(x))
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+""",
+    ),
+    KnownBug(
         # The two points are 2h apart; dividing by h doubles every entry (a classic typo).
         name="central-difference-over-h",
         function="numerical_gradient",

@@ -194,6 +194,24 @@ def softmax_cross_entropy(logits, y):
 """,
     ),
     KnownBug(
+        # logits.max(axis=0): the max over the batch (per class) is not constant along a row,
+        # so it changes every row's softmax; the shift must be each row's own maximum.
+        name="softmax-shift-over-batch-axis",
+        function="softmax_cross_entropy",
+        hint="subtract each row's own maximum: logits - logits.max(axis=1, keepdims=True); a per-column max changes the softmax",
+        code="""
+def softmax_cross_entropy(logits, y):
+    n = logits.shape[0]
+    rows, y = np.arange(n), np.asarray(y).astype(np.int64)
+    shifted = logits - logits.max(axis=0, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    dlogits = np.exp(log_p)
+    dlogits[rows, y] -= 1
+    return float(-log_p[rows, y].mean()), dlogits / n
+""",
+        fails=("softmax_cross_entropy", "mlp_backward"),
+    ),
+    KnownBug(
         # An activation after the output layer too: the logits lose their negative part.
         name="relu-on-logits",
         function="mlp_forward",

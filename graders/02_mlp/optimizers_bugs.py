@@ -107,6 +107,42 @@ def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight
         fails=("adam_step", "adamw_step"),
     ),
     KnownBug(
+        # v <- beta2 v + g^2: the (1 - beta2) weight of the new term forgotten, so v is a sum
+        # that grows ~1 / (1 - beta2) times too large and the steps shrink by ~sqrt of that.
+        name="adam-v-not-weighted",
+        function="adam_step",
+        hint="v is an exponential moving average: v = beta2 v + (1 - beta2) g**2 (and m = beta1 m + (1 - beta1) g)",
+        code="""
+def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    beta1, beta2 = betas
+    g = grad + weight_decay * param
+    t = state.get("t", 0) + 1
+    m = beta1 * state.get("m", np.zeros_like(g)) + (1 - beta1) * g
+    v = beta2 * state.get("v", np.zeros_like(g)) + g * g
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
+""",
+        fails=("adam_step", "adamw_step"),
+    ),
+    KnownBug(
+        # m computed from this step's gradient only: the stored first moment is never read, so
+        # Adam loses its momentum (and the first step still looks right).
+        name="adam-m-not-accumulated",
+        function="adam_step",
+        hint="read the stored moment: m = beta1 * state['m'] + (1 - beta1) g (zeros at the first step), then return it in the new state",
+        code="""
+def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    beta1, beta2 = betas
+    g = grad + weight_decay * param
+    t = state.get("t", 0) + 1
+    m = (1 - beta1) * g
+    v = beta2 * state.get("v", np.zeros_like(g)) + (1 - beta2) * g * g
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
+""",
+        fails=("adam_step", "adamw_step"),
+    ),
+    KnownBug(
         # sqrt(v_hat + eps): common in tutorials and in TF1's "epsilon hat" confusion.
         name="adam-eps-inside-sqrt",
         function="adam_step",

@@ -20,10 +20,12 @@ import pytest
 
 from nnfs_cli.catalog import load_catalog
 from nnfs_cli.checks import GradeFailure
+from nnfs_cli.diagnosis import from_exception
 from nnfs_cli.grading import prestart
 from nnfs_cli.grading.bugs import load_bugs, variant_module
+from nnfs_cli.grading.call_stories import call_story
 from nnfs_cli.grading.result import Diagnosis, TestResult
-from nnfs_cli.sandbox.client import LearnerError, Sandbox
+from nnfs_cli.sandbox.client import LearnerError, LearnerRaised, Sandbox
 
 _CALLS = pytest.StashKey[list]()
 _REPORT = pytest.StashKey[dict]()
@@ -210,13 +212,28 @@ def _known_bug(part: str, calls: list) -> Diagnosis | None:
     return None
 
 
+def _call_story(calls: list) -> Diagnosis | None:
+    try:
+        return call_story(_load_reference(), [c for c in calls if c[3] is not None])
+    except Exception:  # a story is a bonus: never let it break the report
+        return None
+
+
+def _raised_story(exc: BaseException | None) -> Diagnosis | None:
+    if isinstance(exc, LearnerRaised) and not exc.forbidden:
+        return from_exception(exc.exc_type, exc.detail)
+    return None
+
+
 def _message(exc: BaseException) -> tuple[str, str, Diagnosis | None, dict]:
     """(message, status, diagnosis, extra) for a failed test's exception."""
     if isinstance(exc, GradeFailure):
-        return str(exc), "failed", exc.diagnosis, exc.extra
+        # a grader that turned the learner's exception into a failure keeps its story
+        cause = exc.__cause__ or exc.__context__
+        return str(exc), "failed", exc.diagnosis or _raised_story(cause), exc.extra
     if isinstance(exc, LearnerError):
         status = "not-implemented" if exc.not_implemented else "error"
-        return str(exc), status, None, {}
+        return str(exc), status, _raised_story(exc), {}
     if isinstance(exc, AssertionError):
         return str(exc) or "a check failed", "failed", None, {}
     return (
@@ -261,7 +278,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     exc = call.excinfo.value if call.excinfo else RuntimeError(report.longreprtext)
     message, status, diagnosis, extra = _message(exc)
     if isinstance(exc, GradeFailure):
-        diagnosis = _known_bug(part, item.stash.get(_CALLS, [])) or diagnosis
+        calls = item.stash.get(_CALLS, [])
+        diagnosis = _known_bug(part, calls) or diagnosis or _call_story(calls)
     if part == "?":
         message = f"grader error: test {item.name} has no @pytest.mark.part marker"
         status = "error"

@@ -39,10 +39,13 @@ class MissingFunction(LearnerError):
 
 
 class LearnerRaised(LearnerError):
-    def __init__(self, message: str, exc_type: str, forbidden: bool = False) -> None:
+    def __init__(
+        self, message: str, exc_type: str, forbidden: bool = False, detail: str = ""
+    ) -> None:
         super().__init__(message)
         self.exc_type = exc_type
         self.forbidden = forbidden
+        self.detail = detail  # the exception's own message
         self.not_implemented = exc_type == "NotImplementedError"
 
 
@@ -330,5 +333,6 @@ class Sandbox:
                 f"`{name}` raised {reply['type']}{at}: {reply['message']}",
                 reply["type"],
                 reply.get("forbidden", False),
+                str(reply["message"]),
             )
         raise BadResult(f"unexpected answer from the worker while {doing}")

@@ -1,0 +1,215 @@
+"""Name a mistake from the learner's calls: their output against the reference's on the same inputs.
+
+The signatures in `nnfs_cli.diagnosis` see one compared array; here the grader also knows
+the call that produced it, so a story may name an argument: a missing `+ b`, a missing
+factor `dout` (the chain rule's upstream gradient), a step away from `param` with the wrong
+sign or without `lr`, or another function of the exercise returned instead of this one.
+A story is told only when it explains every differing output of the test, on at least two
+values, and no other story does too.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+
+import numpy as np
+
+from nnfs_cli.grading.result import Diagnosis
+
+RTOL, ATOL = 1e-5, 1e-8  # float32-level: a learner may compute in float32
+
+
+def _arrays(value: object) -> list[np.ndarray] | None:
+    """The numeric arrays of an output (tuples, lists and dicts flattened), or None."""
+    if isinstance(value, dict):
+        value = [value[k] for k in sorted(value, key=str)]
+    if isinstance(value, tuple | list) and not all(np.isscalar(v) for v in value):
+        # the float parts only: a step counter or a label list has no arithmetic story
+        parts = [_arrays(v) for v in value]
+        return [a for p in parts if p is not None for a in p] or None
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    if arr.dtype.kind != "f":  # counts, labels, shapes: no arithmetic story about those
+        return None
+    arr = arr.astype(np.float64)
+    return [arr] if np.isfinite(arr).all() else None
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
+
+
+def _numeric_args(fn: Callable, args: tuple, kwargs: dict) -> dict[str, np.ndarray]:
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return {}
+    out = {}
+    for name, value in bound.arguments.items():
+        if not isinstance(value, np.ndarray | float | np.floating):
+            continue
+        arr = _arrays(value)
+        if arr is not None and len(arr) == 1 and arr[0].size:
+            out[name] = arr[0]
+    return out
+
+
+def _stories(got: np.ndarray, ours: np.ndarray, args: dict[str, np.ndarray]):
+    """(story name, hint) for every simple relation between got and ours through one argument."""
+    with np.errstate(all="ignore"):
+        for a, value in args.items():
+            try:
+                term = np.broadcast_to(value, ours.shape)
+            except ValueError:
+                term = None
+            if term is not None:
+                if _close(got, ours - term) or _close(got, ours + term):
+                    yield (
+                        f"term-{a}",
+                        f"off by exactly `{a}`: a `+ {a}` or `- {a}` term is missing or counted twice",
+                    )
+                if _close(got, ours - 2 * term) or _close(got, ours + 2 * term):
+                    yield f"term-{a}-sign", f"the `{a}` term has the wrong sign"
+                if np.all(term != 0) and _close(got, ours / term):
+                    yield (
+                        f"missing-factor-{a}",
+                        f"a factor `{a}` is missing: multiply by {a} (in a backward pass, by the "
+                        "upstream gradient: the chain rule)",
+                    )
+                if _close(got, ours * term):
+                    yield f"extra-factor-{a}", f"multiplied by `{a}` once too often"
+            if value.shape == ours.shape and not _close(ours, value):
+                step_ours, step_got = ours - value, got - value
+                if _close(step_got, -step_ours):
+                    yield (
+                        "step-reversed",
+                        f"the change from `{a}` has the wrong sign: the step goes uphill (a + "
+                        "where a - belongs)",
+                    )
+                for s, scale in args.items():
+                    if scale.size != 1 or s == a or scale.item() in (0.0, 1.0, -1.0):
+                        continue
+                    if _close(step_got, step_ours / scale.item()):
+                        yield (
+                            f"step-missing-{s}",
+                            f"the change from `{a}` is not multiplied by `{s}`",
+                        )
+                    if _close(step_got, step_ours * scale.item()):
+                        yield (
+                            f"step-extra-{s}",
+                            f"the change from `{a}` is multiplied by `{s}` twice",
+                        )
+
+
+def _region_stories(got: np.ndarray, ours: np.ndarray, a: str, value: np.ndarray):
+    """Right everywhere except exactly where the argument is negative, positive or zero."""
+    bad = ~np.isclose(got, ours, rtol=RTOL, atol=ATOL)
+    if not bad.any() or bad.all():
+        return
+    regions = (
+        (value < 0, "< 0", "the formula (or branch) for negative inputs"),
+        (value > 0, "> 0", "the formula (or branch) for positive inputs"),
+        (value <= 0, "<= 0", "the formula (or branch) for inputs <= 0"),
+        (value >= 0, ">= 0", "the formula (or branch) for inputs >= 0"),
+        (value == 0, "== 0", "the value at exactly 0: > versus >= (the convention at the kink)"),
+    )
+    for region, label, what in regions:
+        if np.array_equal(bad, region):
+            yield (
+                f"wrong-where-{a}{label.replace(' ', '')}",
+                f"right everywhere except where `{a}` {label}: check {what}",
+            )
+            return
+
+
+def _reduction_stories(got: np.ndarray, ours: np.ndarray, args: dict[str, np.ndarray]):
+    """A result of the wrong shape that is a sum or mean of an argument over another axis."""
+    for a, value in args.items():
+        for axis in range(value.ndim if value.ndim >= 2 else 0):
+            for fn in (np.sum, np.mean):
+                reduced = fn(value, axis=axis)
+                if reduced.shape == got.shape and _close(got, reduced):
+                    yield (
+                        f"reduced-over-axis-{axis}",
+                        f"this is the {fn.__name__} of `{a}` over axis {axis}: the reduction runs "
+                        f"over the wrong axis (the result has shape {ours.shape})",
+                    )
+
+
+def call_story(reference, calls: list) -> Diagnosis | None:
+    """The one story that explains every learner output of the test that differs from ours.
+
+    What the mistake is (a term, a factor, a step, another function, an axis) comes before
+    where it is (only for negative inputs, only at 0), which is told only when no "what" fits.
+    """
+    what: dict[str, str] | None = None
+    where: dict[str, str] | None = None
+    values = 0
+    for name, args, kwargs, got in calls:
+        fn = getattr(reference, name, None)
+        theirs = _arrays(got)
+        if fn is None or theirs is None:
+            return None
+        try:
+            ours = _arrays(fn(*copy.deepcopy(args), **copy.deepcopy(kwargs)))
+        except Exception:
+            return None
+        if ours is None or len(ours) != len(theirs):
+            return None
+        numeric = _numeric_args(fn, args, kwargs)
+        for t, o in zip(theirs, ours):
+            if _close(t, o):
+                continue
+            values += t.size
+            if t.shape != o.shape:
+                found, region = dict(_reduction_stories(t, o, numeric)), {}
+            else:
+                found = dict(_stories(t, o, numeric))
+                found.update(_other_function(reference, name, args, kwargs, t))
+                region = {
+                    k: v
+                    for a, value in numeric.items()
+                    if value.shape == o.shape
+                    for k, v in _region_stories(t, o, a, value)
+                }
+            what = found if what is None else {k: v for k, v in what.items() if k in found}
+            where = region if where is None else {k: v for k, v in where.items() if k in region}
+    if values < 2:
+        return None
+    for stories in (what, where):
+        if stories and len(stories) == 1:
+            story, hint = next(iter(stories.items()))
+            return Diagnosis("signature", story, hint)
+        if stories:
+            return None  # two stories fit: the evidence does not say which
+    return None
+
+
+def _other_function(reference, name: str, args, kwargs, got: np.ndarray) -> dict[str, str]:
+    """Another function of the exercise with the same parameters that returns exactly `got`."""
+    fn = getattr(reference, name)
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return {}
+    out = {}
+    for other, g in vars(reference).items():
+        if other == name or other.startswith("_") or not inspect.isfunction(g):
+            continue
+        if getattr(g, "__module__", None) != getattr(fn, "__module__", None):
+            continue
+        try:
+            if list(inspect.signature(g).parameters) != params:
+                continue
+            result = _arrays(g(*copy.deepcopy(args), **copy.deepcopy(kwargs)))
+        except Exception:
+            continue
+        if result and any(_close(got, r) for r in result):
+            out[f"is-{other}"] = (
+                f"this is what `{other}` computes, not `{name}`: the wrong formula (or function) was used"
+            )
+    return out
