@@ -4,9 +4,9 @@ The notebook file on disk is graded by the same grader as `nnfs check --file X.i
 once per notebook, and each test cell takes its part's points. The grader runs inside the
 kernel (no second Python start-up per notebook: nbgrader pays the kernel's already) and
 the student's functions run in the sandboxed worker it starts, as with `nnfs check`;
-nbgrader's per-cell timeout bounds the whole grading. Nothing is written to stderr (nbgrader scores a
-cell that writes to stderr 0) and nothing raises (a traceback would show in feedback):
-the cell's value is a plain float, which nbgrader takes as partial credit.
+nbgrader's per-cell timeout bounds the whole grading. Nothing is written to stderr
+(nbgrader scores a cell that writes to stderr 0) and nothing raises (a traceback would
+show in feedback): the cell's value is a plain float, which nbgrader takes as partial credit.
 """
 
 from __future__ import annotations

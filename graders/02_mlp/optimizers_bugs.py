@@ -4,7 +4,19 @@ The reference's adamw_step calls adam_step, as a learner's usually does, so a bu
 adam_step's shared update also fails adamw_step.
 """
 
-from nnfs_cli.grading.bugs import KnownBug
+from nnfs_cli.grading.bugs import KnownBug, edited
+
+# The correct Adam step, for the Adam bugs below that each change one line of it.
+_ADAM = """
+def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    beta1, beta2 = betas
+    g = grad + weight_decay * param
+    t = state.get("t", 0) + 1
+    m = beta1 * state.get("m", np.zeros_like(g)) + (1 - beta1) * g
+    v = beta2 * state.get("v", np.zeros_like(g)) + (1 - beta2) * g * g
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return param - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
+"""
 
 BUGS = [
     # ------------------------------------------------------------------ AdaGrad
@@ -112,16 +124,7 @@ def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight
         name="adam-v-not-weighted",
         function="adam_step",
         hint="v is an exponential moving average: v = beta2 v + (1 - beta2) g**2 (and m = beta1 m + (1 - beta1) g)",
-        code="""
-def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    beta1, beta2 = betas
-    g = grad + weight_decay * param
-    t = state.get("t", 0) + 1
-    m = beta1 * state.get("m", np.zeros_like(g)) + (1 - beta1) * g
-    v = beta2 * state.get("v", np.zeros_like(g)) + g * g
-    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-    return param - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
-""",
+        code=edited(_ADAM, ("+ (1 - beta2) * g * g", "+ g * g")),
         fails=("adam_step", "adamw_step"),
     ),
     KnownBug(
@@ -130,16 +133,9 @@ def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight
         name="adam-m-not-accumulated",
         function="adam_step",
         hint="read the stored moment: m = beta1 * state['m'] + (1 - beta1) g (zeros at the first step), then return it in the new state",
-        code="""
-def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    beta1, beta2 = betas
-    g = grad + weight_decay * param
-    t = state.get("t", 0) + 1
-    m = (1 - beta1) * g
-    v = beta2 * state.get("v", np.zeros_like(g)) + (1 - beta2) * g * g
-    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-    return param - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
-""",
+        code=edited(
+            _ADAM, ('beta1 * state.get("m", np.zeros_like(g)) + (1 - beta1) * g', "(1 - beta1) * g")
+        ),
         fails=("adam_step", "adamw_step"),
     ),
     KnownBug(
@@ -147,16 +143,7 @@ def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight
         name="adam-eps-inside-sqrt",
         function="adam_step",
         hint="eps goes outside the square root: m_hat / (sqrt(v_hat) + eps), as torch.optim.Adam",
-        code="""
-def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    beta1, beta2 = betas
-    g = grad + weight_decay * param
-    t = state.get("t", 0) + 1
-    m = beta1 * state.get("m", np.zeros_like(g)) + (1 - beta1) * g
-    v = beta2 * state.get("v", np.zeros_like(g)) + (1 - beta2) * g * g
-    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-    return param - lr * m_hat / np.sqrt(v_hat + eps), {"t": t, "m": m, "v": v}
-""",
+        code=edited(_ADAM, ("m_hat / (np.sqrt(v_hat) + eps)", "m_hat / np.sqrt(v_hat + eps)")),
         fails=("adam_step", "adamw_step"),
     ),
     KnownBug(

@@ -1,6 +1,6 @@
 """Known bugs of training-dynamics: mistakes learners make, each a replaced function."""
 
-from nnfs_cli.grading.bugs import KnownBug
+from nnfs_cli.grading.bugs import KnownBug, edited
 
 # The reference training loop, for the train_mlp bugs below that change one line of it.
 _TRAIN_MLP = """
@@ -35,12 +35,7 @@ def train_mlp(X, y, hidden, lr, epochs, batch_size, seed, beta=0.9):
 
 
 def _train_mlp_with(*edits: tuple[str, str]) -> str:
-    """The reference loop with each (old, new) line fragment replaced (each must occur once)."""
-    code = _TRAIN_MLP
-    for old, new in edits:
-        assert code.count(old) == 1, old
-        code = code.replace(old, new)
-    return code
+    return edited(_TRAIN_MLP, *edits)
 
 
 BUGS = [

@@ -29,6 +29,19 @@ class KnownBug:
         return self.fails or (self.function,)
 
 
+def edited(code: str, *edits: tuple[str, str]) -> str:
+    """`code` with each (old, new) fragment replaced; each must occur exactly once.
+
+    For a family of known bugs that each change one line of the same function: the
+    correct function is written once in the bugs file and every bug names its edit.
+    """
+    for old, new in edits:
+        if code.count(old) != 1:
+            raise ValueError(f"the edit {old!r} must match exactly once")
+        code = code.replace(old, new)
+    return code
+
+
 def load_bugs(topic: Topic) -> list[KnownBug]:
     if not topic.bugs_path.exists():
         return []

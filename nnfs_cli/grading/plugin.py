@@ -23,7 +23,7 @@ from nnfs_cli.checks import GradeFailure
 from nnfs_cli.diagnosis import from_exception
 from nnfs_cli.grading import prestart
 from nnfs_cli.grading.bugs import load_bugs, variant_module
-from nnfs_cli.grading.call_stories import call_story
+from nnfs_cli.grading.call_stories import ATOL, RTOL, call_story
 from nnfs_cli.grading.result import Diagnosis, TestResult
 from nnfs_cli.sandbox.client import LearnerError, LearnerRaised, Sandbox
 
@@ -176,7 +176,7 @@ def _same(a: object, b: object) -> bool:
         x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     except (TypeError, ValueError):
         return a == b
-    return x.shape == y.shape and bool(np.allclose(x, y, rtol=1e-5, atol=1e-8, equal_nan=True))
+    return x.shape == y.shape and bool(np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True))
 
 
 def _known_bug(part: str, calls: list) -> Diagnosis | None:

@@ -48,11 +48,10 @@ def prestart(topic: Topic, target: Path, protect: tuple[str, ...], call_timeout:
 def take(topic: Topic, target: Path, protect: tuple[str, ...], call_timeout: float) -> Sandbox:
     """The prestarted worker if it was started for exactly this grading, else a new one."""
     global _waiting
-    waiting, _waiting = _waiting, None
-    if waiting is not None and waiting[0] == (topic.id, target, protect, call_timeout):
-        return waiting[1]
-    if waiting is not None:
-        waiting[1].close()
+    if _waiting is not None and _waiting[0] == (topic.id, target, protect, call_timeout):
+        sandbox, _waiting = _waiting[1], None
+        return sandbox
+    discard()
     return start(topic, target, protect, call_timeout)
 
 
