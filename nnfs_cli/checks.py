@@ -274,6 +274,86 @@ def assert_gradient(
     return arr
 
 
+def as_tuple(got: object, n: int, what: str, on: str = "") -> tuple:
+    """The learner's result as a tuple of n values, or a failure saying what came back."""
+    assert_true(
+        isinstance(got, tuple | list) and len(got) == n,
+        f"{what}: expected a tuple of {n} values",
+        f"got {type(got).__name__}"
+        + (f" of length {len(got)}" if isinstance(got, tuple | list) else ""),
+        on=on,
+        hint="return the results together, in the order the docstring gives: return a, b, ...",
+    )
+    return tuple(got)
+
+
+def expected_gradients(
+    forward: Callable[..., object],
+    inputs: Mapping[str, np.ndarray],
+    dout: np.ndarray,
+    wrt: Sequence[str],
+    oracle: str = "numerical",
+) -> dict[str, np.ndarray]:
+    """d sum(dout * forward(**inputs)) / d inputs[name] for each name in `wrt`, in float64.
+
+    oracle "numerical": central differences of `forward`, a trusted NumPy reference;
+    oracle "torch": torch.autograd of `forward`, written with torch ops on float64 tensors.
+    """
+    x64 = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
+    up = np.asarray(dout, dtype=np.float64)
+    if oracle == "torch":
+        keys = list(x64)
+        _, grads = torch_oracle(
+            lambda *ts: (forward(**dict(zip(keys, ts))), up),
+            *x64.values(),
+            grad_of=[keys.index(k) for k in wrt],
+        )
+        return dict(zip(wrt, grads))
+    return {
+        k: numerical_gradient(lambda v, k=k: np.sum(up * forward(**{**x64, k: v})), x64[k])
+        for k in wrt
+    }
+
+
+def assert_backward(
+    got: object,
+    forward: Callable[..., object],
+    inputs: Mapping[str, np.ndarray],
+    dout: np.ndarray,
+    wrt: Sequence[str],
+    what: str,
+    *,
+    oracle: str = "numerical",
+    on: str = "",
+    hints: Mapping[str, str] | None = None,
+    batch: int | None = None,
+    tol: float = 1e-6,
+) -> None:
+    """A layer's backward: its gradients (one per name in `wrt`, in that order) are those of
+    sum(dout * forward(**inputs)).
+
+    In layers: a tuple of the right length -> each gradient shaped like its input -> values
+    against `expected_gradients(..., oracle)`. The other gradients of the same call go in
+    as `others`, so returns in the wrong order are named.
+    """
+    grads = (got,) if len(wrt) == 1 and not isinstance(got, tuple | list) else got
+    grads = as_tuple(grads, len(wrt), what, on)
+    hints = hints or {}
+    for name, g in zip(wrt, grads):
+        shape = np.shape(inputs[name])
+        assert_shape(g, shape, f"{what}: d{name} (shaped like {name}, {shape})", on=on)
+    expected = expected_gradients(forward, inputs, dout, wrt, oracle)
+    for name, g in zip(wrt, grads):
+        others = {f"d{k}": v for k, v in expected.items() if k != name}
+        label, hint = f"{what}: d{name}", hints.get(name, "")
+        if oracle == "torch":
+            assert_close(g, expected[name], f"{label} (vs torch.autograd)", on=on, hint=hint,
+                         batch=batch, others=others)  # fmt: skip
+        else:
+            assert_gradient(g, expected[name], label, on=on, tol=tol, hint=hint, batch=batch,
+                            others=others)  # fmt: skip
+
+
 def loss_plot(
     curves: Mapping[str, Sequence[float]], title: str, width: int = 60, height: int = 12
 ) -> str:

@@ -13,6 +13,8 @@ import pytest
 from nnfs_cli.checks import (
     FLOAT32_ATOL,
     FLOAT32_RTOL,
+    as_tuple,
+    assert_backward,
     assert_close,
     assert_converges,
     assert_gradient,
@@ -28,19 +30,6 @@ DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float6
 # A loss is one number: a float32 computation returned as a Python float arrives typed
 # float64, so losses are compared at float32 precision (every wrong formula is off by far more).
 LOSS_TOL = {"rtol": FLOAT32_RTOL, "atol": FLOAT32_ATOL}
-
-
-def as_pair(got, n, what, on):
-    """The learner's result as a sequence of n items, or a failure saying what came back."""
-    assert_true(
-        isinstance(got, tuple | list) and len(got) == n,
-        f"{what}: expected a tuple of {n} values",
-        f"got {type(got).__name__}"
-        + (f" of length {len(got)}" if isinstance(got, tuple | list) else ""),
-        on=on,
-        hint="return the results together, in the order the docstring gives: return a, b, ...",
-    )
-    return got
 
 
 # ---------------------------------------------------------------------------------------
@@ -67,7 +56,7 @@ def test_dense_backward_shapes(learner, case):
     n, d_in, d_out = case
     X, W, _, dout = dense_data(n, d_in, d_out, seed=1)
     on = describe(dout=dout, X=X, W=W)
-    dX, dW, db = as_pair(learner.dense_backward(dout, X, W), 3, "dense_backward(dout, X, W)", on)
+    dX, dW, db = as_tuple(learner.dense_backward(dout, X, W), 3, "dense_backward(dout, X, W)", on)
     assert_shape(dX, (n, d_in), "dense_backward: dX (shaped like X)", on=on)
     assert_shape(dW, (d_in, d_out), "dense_backward: dW (shaped like W)", on=on)
     assert_shape(
@@ -83,7 +72,7 @@ def test_dense_backward_values(learner, ref, case, dtype):
     n, d_in, d_out = case
     X, W, _, dout = dense_data(n, d_in, d_out, seed=2 + n, dtype=dtype)
     on = describe(dout=dout, X=X, W=W)
-    got = as_pair(learner.dense_backward(dout, X, W), 3, "dense_backward(dout, X, W)", on)
+    got = as_tuple(learner.dense_backward(dout, X, W), 3, "dense_backward(dout, X, W)", on)
     expected = dict(
         zip(["dX", "dW", "db"], ref.dense_backward(*(a.astype(np.float64) for a in (dout, X, W))))
     )
@@ -106,33 +95,25 @@ def test_dense_backward_values(learner, ref, case, dtype):
         )
 
 
+@pytest.mark.parametrize("oracle", ["numerical", "torch"])
 @pytest.mark.parametrize("case", [(3, 4, 4), (6, 5, 2)], ids=["N3_4x4", "N6_5x2"])
-@pytest.mark.part("dense_backward", points=1.5)
-def test_dense_backward_matches_finite_differences(learner, case):
-    """dX, dW, db are the gradients of sum(dout * (X @ W + b)), by central differences."""
+@pytest.mark.part("dense_backward", points=1.125)  # 4.5 points over the four cases
+def test_dense_backward_matches_oracles(learner, case, oracle):
+    """dX, dW, db are the gradients of sum(dout * (X @ W + b)), by central differences and
+    by torch.autograd."""
     n, d_in, d_out = case
-    X, W, b, dout = dense_data(n, d_in, d_out, seed=7)
-    on = describe(dout=dout, X=X, W=W) + " (the loss is sum(dout * (X @ W + b)))"
-    dX, dW, db = as_pair(learner.dense_backward(dout, X, W), 3, "dense_backward(dout, X, W)", on)
-    numeric = {
-        "dX": numerical_gradient(lambda v: np.sum((v @ W + b) * dout), X),
-        "dW": numerical_gradient(lambda v: np.sum((X @ v + b) * dout), W),
-        "db": numerical_gradient(lambda v: np.sum((X @ W + v) * dout), b),
-    }
-    for name, g in zip(numeric, (dX, dW, db)):
-        others = {k: v for k, v in numeric.items() if k != name}
-        assert_gradient(g, numeric[name], f"dense_backward: {name}", on=on, batch=n, others=others)
-
-
-@pytest.mark.part("dense_backward", points=1.5)
-def test_dense_backward_matches_torch_autograd(learner):
-    """dX, dW, db equal torch.autograd's gradients of X @ W + b with upstream dout."""
-    X, W, b, dout = dense_data(5, 4, 4, seed=8)
-    on = describe(dout=dout, X=X, W=W)
-    _, expected = torch_oracle(lambda x, w, c: (x @ w + c, dout), X, W, b, grad_of=(0, 1, 2))
-    got = as_pair(learner.dense_backward(dout, X, W), 3, "dense_backward(dout, X, W)", on)
-    for name, g, exp in zip(["dX", "dW", "db"], got, expected):
-        assert_close(g, exp, f"dense_backward: {name} (vs torch.autograd)", on=on, batch=5)
+    X, W, b, dout = dense_data(n, d_in, d_out, seed=7 if oracle == "numerical" else 8)
+    assert_backward(
+        learner.dense_backward(dout, X, W),
+        lambda X, W, b: X @ W + b,
+        {"X": X, "W": W, "b": b},
+        dout,
+        ("X", "W", "b"),
+        "dense_backward(dout, X, W)",
+        oracle=oracle,
+        on=describe(dout=dout, X=X, W=W) + " (the loss is sum(dout * (X @ W + b)))",
+        batch=n,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -299,7 +280,7 @@ def test_softmax_cross_entropy_shapes(learner, case):
     """Returns (loss, dlogits): one number and an (N, C) array."""
     logits, y = ce_data(*case, seed=20)
     on = describe(logits=logits, y=y)
-    loss, dlogits = as_pair(
+    loss, dlogits = as_tuple(
         learner.softmax_cross_entropy(logits, y), 2, "softmax_cross_entropy(logits, y)", on
     )
     assert_shape(
@@ -316,7 +297,7 @@ def test_softmax_cross_entropy_loss_values(learner, ref, case, dtype):
     logits, y = ce_data(*case, seed=21, dtype=dtype)
     y = y.astype(np.int32) if dtype == np.float32 else y
     on = describe(logits=logits, y=y)
-    loss, _ = as_pair(
+    loss, _ = as_tuple(
         learner.softmax_cross_entropy(logits, y), 2, "softmax_cross_entropy(logits, y)", on
     )
     assert_close(
@@ -337,7 +318,7 @@ def test_softmax_cross_entropy_gradient_values(learner, ref, case, dtype):
     """dlogits equals the reference (softmax - onehot) / N."""
     logits, y = ce_data(*case, seed=22, dtype=dtype)
     on = describe(logits=logits, y=y)
-    _, dlogits = as_pair(
+    _, dlogits = as_tuple(
         learner.softmax_cross_entropy(logits, y), 2, "softmax_cross_entropy(logits, y)", on
     )
     exp = ref.softmax_cross_entropy(logits.astype(np.float64), y)[1]
@@ -358,7 +339,7 @@ def test_softmax_cross_entropy_matches_finite_differences(learner, ref, case):
     """dlogits is the gradient of the returned loss, by central differences."""
     logits, y = ce_data(*case, seed=23)
     on = describe(logits=logits, y=y)
-    _, dlogits = as_pair(
+    _, dlogits = as_tuple(
         learner.softmax_cross_entropy(logits, y), 2, "softmax_cross_entropy(logits, y)", on
     )
     numeric = numerical_gradient(lambda v: ref.softmax_cross_entropy(v, y)[0], logits)
@@ -378,7 +359,7 @@ def test_softmax_cross_entropy_matches_torch(learner):
     loss_t, (grad_t,) = torch_oracle(
         lambda t: F.cross_entropy(t, torch.as_tensor(y)), logits, grad_of=(0,)
     )
-    loss, dlogits = as_pair(
+    loss, dlogits = as_tuple(
         learner.softmax_cross_entropy(logits, y), 2, "softmax_cross_entropy(logits, y)", on
     )
     assert_close(loss, loss_t, "softmax_cross_entropy: loss (vs torch)", on=on, batch=6, **LOSS_TOL)
@@ -405,7 +386,7 @@ def test_softmax_cross_entropy_is_stable_for_large_logits(learner, ref):
     )
     y = np.array([0, 2, 1, 2])
     on = f"logits = {logits.tolist()}, y = {y.tolist()}"
-    loss, dlogits = as_pair(
+    loss, dlogits = as_tuple(
         learner.softmax_cross_entropy(logits, y), 2, "softmax_cross_entropy(logits, y)", on
     )
     exp_loss, exp_grad = ref.softmax_cross_entropy(logits, y)
@@ -516,7 +497,7 @@ def mlp_on(X, y, params):
 def learner_grads(learner, X, y, params):
     """Call mlp_backward; check the (loss, grads) structure; return both."""
     on = mlp_on(X, y, params)
-    loss, grads = as_pair(learner.mlp_backward(X, y, params), 2, "mlp_backward(X, y, params)", on)
+    loss, grads = as_tuple(learner.mlp_backward(X, y, params), 2, "mlp_backward(X, y, params)", on)
     assert_true(
         isinstance(grads, dict),
         "mlp_backward: grads must be a dict",

@@ -7,11 +7,13 @@ model: when a learner's output matches the bug's output, the failure names the m
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import textwrap
 import types
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 from nnfs_cli.catalog import Topic
 
@@ -40,6 +42,29 @@ def edited(code: str, *edits: tuple[str, str]) -> str:
             raise ValueError(f"the edit {old!r} must match exactly once")
         code = code.replace(old, new)
     return code
+
+
+def reference_function(bugs_file: str | Path, name: str) -> str:
+    """The source of function `name` as the topic's solution file has it, markers removed.
+
+    Call it from a bugs file with `__file__`: a known bug that is one change is then
+    `edited(reference_function(__file__, "f"), (old, new))`, and follows the reference
+    whenever the reference changes (graders/<folder>/<m>_bugs.py -> solutions/<folder>/<m>.py,
+    in the repository and in the installed package alike).
+    """
+    bugs = Path(bugs_file).resolve()
+    solution = bugs.parents[2] / "solutions" / bugs.parent.name / bugs.name.replace("_bugs.py", ".py")
+    source = solution.read_text(encoding="utf-8")
+    node = next(
+        (n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == name),
+        None,
+    )
+    if node is None:
+        raise ValueError(f"{solution.name} defines no function {name!r}")
+    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    lines = source.splitlines()[first - 1 : node.end_lineno]
+    markers = ("### BEGIN SOLUTION", "### END SOLUTION")
+    return textwrap.dedent("\n".join(x for x in lines if x.strip() not in markers)) + "\n"
 
 
 def load_bugs(topic: Topic) -> list[KnownBug]:
