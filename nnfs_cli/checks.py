@@ -101,11 +101,18 @@ def tolerances(*arrays: np.ndarray, rtol: float, atol: float) -> tuple[float, fl
 
 
 def assert_shape(
-    got: object, shape: Sequence[int], what: str, on: str = "", hint: str = ""
+    got: object,
+    shape: Sequence[int],
+    what: str,
+    on: str = "",
+    hint: str = "",
+    expected: object = None,
 ) -> np.ndarray:
+    """`got` is an array of `shape`; `expected` (its values, when known) backs the diagnosis."""
     arr = as_array(got, what, on)
     if tuple(arr.shape) != tuple(shape):
-        diag = shape_story(arr.shape, tuple(shape))
+        values = None if expected is None else (arr, np.asarray(expected))
+        diag = shape_story(arr.shape, tuple(shape), values=values)
         raise fail(
             f"{what}: wrong shape",
             f"expected shape {tuple(shape)}, got {tuple(arr.shape)}",
@@ -140,7 +147,11 @@ def assert_close(
     (to recognise an input returned unchanged), `batch` the batch size (to name 1/N).
     """
     exp = np.asarray(expected, dtype=np.float64)
-    arr = assert_shape(got, exp.shape, what, on) if exp.shape else as_array(got, what, on)
+    arr = (
+        assert_shape(got, exp.shape, what, on, expected=exp)
+        if exp.shape
+        else as_array(got, what, on)
+    )
     if arr.shape != exp.shape:
         raise fail(
             f"{what}: wrong shape",
@@ -254,7 +265,7 @@ def assert_gradient(
     absolute error above ~1e-10 of the scale still fails.
     """
     numeric = np.asarray(numeric, dtype=np.float64)
-    arr = assert_shape(analytic, numeric.shape, what, on)
+    arr = assert_shape(analytic, numeric.shape, what, on, expected=numeric)
     a = arr.astype(np.float64)
     if a.dtype != arr.dtype or arr.dtype == np.float32:
         tol = max(tol, 1e-3) if arr.dtype == np.float32 else tol  # float32 gradients: ~1e-4 honest
@@ -499,31 +510,47 @@ def imported_modules(source: str) -> set[str]:
     return found
 
 
-def calls_in_function(source: str, function: str) -> dict[str, int]:
-    """Dotted names called (and '@' used) inside one function: {name: first line}."""
+def _call_sites(source: str, function: str) -> dict[str, tuple[int, str]]:
+    """{dotted name called (or '@'): (first line, the function it is in)} for `function` and
+    every module-level function it reaches by simple name (its own helpers), transitively."""
     tree = ast.parse(source)
-    found: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Call) and (name := _dotted(sub.func)):
-                    found.setdefault(name, sub.lineno)
-                elif isinstance(sub, ast.BinOp | ast.AugAssign) and isinstance(sub.op, ast.MatMult):
-                    found.setdefault("@", sub.lineno)
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    found: dict[str, tuple[int, str]] = {}
+    todo, seen = [function], set()
+    while todo:
+        name = todo.pop(0)
+        if name in seen or name not in defs:
+            continue
+        seen.add(name)
+        for sub in ast.walk(defs[name]):
+            if isinstance(sub, ast.Call) and (called := _dotted(sub.func)):
+                found.setdefault(called, (sub.lineno, name))
+                if "." not in called:
+                    todo.append(called)
+            elif isinstance(sub, ast.BinOp | ast.AugAssign) and isinstance(sub.op, ast.MatMult):
+                found.setdefault("@", (sub.lineno, name))
     return found
 
 
+def calls_in_function(source: str, function: str) -> dict[str, int]:
+    """Dotted names called (and '@' used) inside one function, or inside the module's own
+    functions it calls (a helper's np.dot is the function's too): {name: first line}."""
+    return {name: line for name, (line, _) in _call_sites(source, function).items()}
+
+
 def assert_not_using(source: str, function: str, forbidden: Iterable[str], why: str) -> None:
-    """From-scratch integrity for one function: none of `forbidden` is called inside it.
+    """From-scratch integrity for one function: none of `forbidden` is called inside it, nor
+    inside the module's own helpers it calls.
 
     Names match by suffix, so 'matmul' catches np.matmul and numpy.matmul.
     """
-    used = calls_in_function(source, function)
-    for name, line in used.items():
+    used = _call_sites(source, function)
+    for name, (line, where) in used.items():
         for bad in forbidden:
             if name == bad or name.endswith("." + bad):
+                via = f", in {where}, which {function} calls" if where != function else ""
                 raise fail(
-                    f"{function}: uses {name} (line {line})",
+                    f"{function}: uses {name} (line {line}{via})",
                     f"{function} must not call {bad}",
                     hint=why,
                 )

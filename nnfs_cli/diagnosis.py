@@ -116,6 +116,12 @@ def signature(
             "sign-flipped",
             "exactly the expected value with the opposite sign: check the sign of the gradient or the update",
         )
+    # Stories whose evidence is a pattern, not a number: told before any scale or offset,
+    # which on few values they would imitate (a counter 2 for 1 is also "twice").
+    for story in (_counter_story, _rounded_story, _clipped_story):
+        found = story(got, expected, rtol, atol)
+        if found is not None:
+            return found
     story = _transform_story(got, expected, rtol, atol)
     if story is not None:
         meaningful = [2.0, 0.5, *((batch, 1 / batch) if batch else ())]
@@ -142,7 +148,9 @@ def signature(
                 "swapped-outputs",
                 f"this is the expected {name}: outputs returned in the wrong order?",
             )
-    small = got.size < 4  # too few values for a story to be evidence rather than coincidence
+    # A scale or an offset is one free number: it is evidence only on enough distinct values
+    # (on one or two, a shifted counter, a rounding or a clamp fits as well).
+    few = got.size < 4 or np.unique(np.round(expected, 12)).size < 3
     mask = np.abs(expected) > atol
     if mask.any():
         ratios = got[mask] / expected[mask]
@@ -153,9 +161,10 @@ def signature(
             and _close(got, factor * expected, rtol, atol)
         ):
             name, story = _factor_story(factor, batch)
-            if not (small and name == "scale-factor"):
+            # only the batch size is specific enough to name on a single value
+            if not few or (name in ("missing-1/N", "extra-1/N") and (batch or 0) >= 3):
                 return Diagnosis("signature", name, story)
-    if small:
+    if few:
         return None
     offset = float(np.median(got - expected))
     if _close(got, expected + offset, rtol, atol) and not _close(
@@ -189,23 +198,117 @@ def signature(
                     "off-by-one",
                     f"shifted by one position along axis {axis}: an off-by-one in an index or a loop range",
                 )
+    return _border_story(got, expected, rtol, atol)
+
+
+def _border_story(got, expected, rtol: float, atol: float) -> Diagnosis | None:
+    """Wrong only on the edges, where the edges are a small share and one is wrong whole.
+
+    On a small array most entries are on an edge, so a few scattered errors (a rounding, a
+    threshold) would land there by chance: that is no evidence about edges.
+    """
     bad = ~np.isclose(got, expected, rtol=rtol, atol=atol)
-    if got.ndim >= 1 and bad.any():
-        border = np.zeros_like(bad)
-        for axis in range(got.ndim):
-            if got.shape[axis] >= 4:
+    if got.ndim < 1 or not bad.any():
+        return None
+    border = np.zeros_like(bad)
+    edges = []
+    for axis in range(got.ndim):
+        if got.shape[axis] >= 4:
+            for end in (0, -1):
                 idx = [slice(None)] * got.ndim
-                idx[axis] = 0
+                idx[axis] = end
                 border[tuple(idx)] = True
-                idx[axis] = -1
-                border[tuple(idx)] = True
-        if border.any() and not border.all() and not (bad & ~border).any():
+                edges.append(tuple(idx))
+    if (
+        border.any()
+        and border.sum() <= border.size // 2
+        and not (bad & ~border).any()
+        and any(bad[e].all() for e in edges)
+    ):
+        return Diagnosis(
+            "signature",
+            "border-only",
+            "right everywhere except at the edges: check padding, the first/last step, or a loop bound",
+        )
+    return None
+
+
+def _reduces_to(got: np.ndarray, expected: np.ndarray) -> bool:
+    """The single number `got` is a whole-array reduction (or the last/first entry) of `expected`."""
+    try:
+        g = float(np.asarray(got, dtype=np.float64))
+        e = np.asarray(expected, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return False
+    if not e.size or not np.isfinite(e).all():
+        return False
+    candidates = (e.sum(), e.mean(), e.max(), e.min(), e[0], e[-1])
+    return any(np.isclose(g, c, rtol=1e-6, atol=1e-12) for c in candidates)
+
+
+def _integral(a: np.ndarray) -> bool:
+    return bool(np.all(a == np.round(a)))
+
+
+def _counter_story(got, expected, rtol: float, atol: float) -> Diagnosis | None:
+    """Whole numbers one step off everywhere: a counter that starts or advances wrong."""
+    if not (_integral(expected) and _integral(got)):
+        return None
+    step = got - expected
+    if np.all(step == step.flat[0]) and abs(step.flat[0]) == 1:
+        more = "one more" if step.flat[0] > 0 else "one fewer"
+        return Diagnosis(
+            "signature",
+            "counter-off-by-one",
+            f"whole numbers, each {more} than expected: a counter that starts at 1 instead of 0 "
+            "(or 0 instead of 1), or is advanced once too often (or not at all)",
+        )
+    return None
+
+
+def _rounded_story(got, expected, rtol: float, atol: float) -> Diagnosis | None:
+    """The expected values rounded to k decimals."""
+    if _integral(expected):
+        return None
+    for k in range(0, 9):
+        r = np.round(expected, k)
+        if _close(got, r, rtol, atol) and not _close(r, expected, rtol, atol):
+            if k == 0 and got.size < 4:
+                return None  # one or two whole numbers: a threshold fits as well
             return Diagnosis(
                 "signature",
-                "border-only",
-                "right everywhere except at the edges: check padding, the first/last step, or a loop bound",
+                "rounded",
+                f"the expected values rounded to {k} decimal(s): remove the round() (or the "
+                "formatting) from the result; the grader compares full precision",
             )
     return None
+
+
+def _clipped_story(got, expected, rtol: float, atol: float) -> Diagnosis | None:
+    """Right except where values below lo (above hi) became lo (hi): a clip.
+
+    Told when the clipped entries include a nonzero expected value, or the bound is tiny
+    next to the values (an eps, as in probabilities clipped to [eps, 1 - eps]): otherwise
+    zeros that became one value are the fill story, which this would imitate.
+    """
+    lo, hi = float(got.min()), float(got.max())
+    clipped = np.clip(expected, lo, hi)
+    bad = ~np.isclose(got, expected, rtol=rtol, atol=atol)
+    if bad.all() or not _close(got, clipped, rtol, atol) or _close(clipped, expected, rtol, atol):
+        return None
+    small = 1e-4 * max(float(np.abs(expected).max()), 1.0)
+    tiny = (bool((expected < lo).any()) and abs(lo) <= small) or (
+        bool((expected > hi).any()) and min(abs(hi), abs(1 - hi)) <= small
+    )
+    if not tiny and (expected[bad] == 0).all():
+        return None
+    return Diagnosis(
+        "signature",
+        "clipped",
+        f"right except where the exact value is outside [{lo:.6g}, {hi:.6g}], which holds the "
+        "bound instead: a clip (np.clip, max(., eps)) of the result or of an input (clipped "
+        "probabilities change exact 0s and 1s)",
+    )
 
 
 # Stories with no free parameter: on exact evidence they hold even for a single number.
@@ -249,6 +352,8 @@ def _fill_story(got, expected, rtol: float, atol: float) -> Diagnosis | None:
     if not (expected[bad] == 0).all():
         return None
     values = got[bad]
+    if np.abs(values).max() <= 1e-4 * max(float(np.abs(expected).max()), 1.0):
+        return None  # a tiny value where 0 belongs is an eps or a clip, not a fill
     if np.ptp(values) <= atol + rtol * np.abs(values).max():
         return Diagnosis(
             "signature",
@@ -259,8 +364,17 @@ def _fill_story(got, expected, rtol: float, atol: float) -> Diagnosis | None:
     return None
 
 
-def shape_story(got: tuple[int, ...], expected: tuple[int, ...]) -> Diagnosis | None:
-    """A usual reason for a result of shape `got` where `expected` was asked, or None."""
+def shape_story(
+    got: tuple[int, ...],
+    expected: tuple[int, ...],
+    *,
+    values: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Diagnosis | None:
+    """A usual reason for a result of shape `got` where `expected` was asked, or None.
+
+    `values` (got, expected arrays), when known, back the stories that need them: a single
+    number is a reduction of the whole result only if it equals one.
+    """
     got, expected = tuple(got), tuple(expected)
     if len(got) == 2 and got[::-1] == expected:
         return Diagnosis(
@@ -269,6 +383,8 @@ def shape_story(got: tuple[int, ...], expected: tuple[int, ...]) -> Diagnosis | 
             f"shape {got} is the transpose of {expected}: a missing or extra .T",
         )
     if got == () and expected:
+        if values is None or not _reduces_to(*values):
+            return None  # a branch written for scalars returns one too: no evidence of a reduction
         return Diagnosis(
             "signature",
             "reduced-to-scalar",
@@ -313,6 +429,13 @@ def shape_story(got: tuple[int, ...], expected: tuple[int, ...]) -> Diagnosis | 
 _ERROR_STORIES = (
     (
         "ValueError",
+        r"shapes \((\d+),\) and \((\d+),\) not aligned",
+        "dot-lengths",
+        "a dot product of two vectors of lengths {0} and {1}: the slices (or the loop bounds) "
+        "that make them run over different dimensions; check which axis each index walks",
+    ),
+    (
+        "ValueError",
         r"matmul: Input operand \d+ has a mismatch in its core dimension|shapes \(.*\) and \(.*\) not aligned",
         "matmul-shapes",
         "a matrix product of incompatible shapes: one operand needs (or must lose) a .T, or the "
@@ -324,13 +447,6 @@ _ERROR_STORIES = (
         "matmul-scalar",
         "a matrix product with a 0-d operand: an earlier reduction (sum, mean, dot) collapsed an "
         "array to a number; check its axis, or use * for a scalar factor",
-    ),
-    (
-        "ValueError",
-        r"operands could not be broadcast together with shapes (.*?)\s*$",
-        "broadcast-mismatch",
-        "arrays of incompatible shapes {0} were combined elementwise: check keepdims=True on a "
-        "reduction, the axis it runs over, or a missing transpose",
     ),
     (
         "ValueError",
@@ -391,9 +507,51 @@ _ERROR_STORIES = (
 def from_exception(exc_type: str, detail: str) -> Diagnosis | None:
     """A known story for an exception the learner's code raised on valid inputs, or None."""
 
+    if exc_type == "ValueError":
+        match = re.search(r"operands could not be broadcast together with shapes (.*?)\s*$", detail)
+        if match:
+            return _broadcast_story(match.group(1))
     for kind, pattern, name, hint in _ERROR_STORIES:
         if exc_type == kind:
             match = re.search(pattern, detail)
             if match:
                 return Diagnosis("signature", name, hint.format(*match.groups()))
     return None
+
+
+def _broadcast_story(shapes_text: str) -> Diagnosis:
+    """Why two shapes did not broadcast: a reduced axis, a flat array, or (no claim) other."""
+    shapes = [
+        tuple(int(n) for n in re.findall(r"\d+", group))
+        for group in re.findall(r"\(([^)]*)\)", shapes_text)
+    ]
+    said = f"arrays of incompatible shapes {shapes_text.strip()} were combined elementwise"
+    if len(shapes) == 2:
+        a, b = sorted(shapes, key=len)
+        if len(a) == 1 and len(b) >= 2 and a[0] == int(np.prod(b)):
+            return Diagnosis(
+                "signature",
+                "flat-vs-nd",
+                f"{said}: a flat array of all {a[0]} values met the {len(b)}-D one (a basis "
+                "vector made with x.size or ravel()): build it with x.shape (np.zeros_like(x)) "
+                "and index it with a multi-index",
+            )
+        if a and b and len(a) <= len(b) and _reduced_from(a, b):
+            return Diagnosis(
+                "signature",
+                "broadcast-mismatch",
+                f"{said}: one looks like the other reduced over an axis; check keepdims=True on "
+                "the reduction, the axis it runs over, or a missing transpose",
+            )
+    return Diagnosis(
+        "signature",
+        "broadcast-mismatch",
+        f"{said}: print the shapes of both operands where they meet",
+    )
+
+
+def _reduced_from(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """`a` is `b` with one axis dropped or set to 1 (what a reduction leaves)."""
+    return any(a in (b[:k] + b[k + 1 :], b[:k] + (1,) + b[k + 1 :]) for k in range(len(b))) or (
+        len(a) == len(b) - 1 and a == b[1:]
+    )

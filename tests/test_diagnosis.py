@@ -90,8 +90,9 @@ def test_tiny_arrays_get_no_coincidental_story():
         name(np.array([1.0, 5.0, 3.0]), np.array([1.0, 2.0, 3.0])) is None
     )  # no border on 3 values
     assert (
-        name(np.array([2.0]), np.array([1.0]), batch=2) == "missing-1/N"
-    )  # a meaningful factor still is
+        name(np.array([2.6]), np.array([0.325]), batch=8) == "missing-1/N"
+    )  # the batch size is specific enough to name on one value
+    assert name(np.array([0.65]), np.array([0.325]), batch=2) is None  # a factor 2 is not
 
 
 def test_correct_values_never_reach_a_diagnosis():
@@ -170,7 +171,7 @@ def test_constant_offset_and_fill_value():
     ("got", "want", "story"),
     [
         ((5, 6), (6, 5), "transposed"),
-        ((), (3, 5), "reduced-to-scalar"),
+        ((), (3, 5), None),  # without the values, a scalar branch fits as well
         ((1, 4), (4,), "size-1-axis"),
         ((4,), (4, 1), "size-1-axis"),
         ((4, 1), (4, 3), "reduced-axis"),
@@ -319,9 +320,157 @@ def _names(result, part):
 
 
 def test_grader_names_another_function_an_axis_and_an_exception():
-    result = _variant("perceptron-theory", "    return s * (1 - s)\n", "    return s\n")
+    result = _variant(
+        "perceptron-theory",
+        "    return sigmoid(z) * sigmoid(-np.asarray(z))\n",
+        "    return sigmoid(z)\n",
+    )
     assert "is-sigmoid" in _names(result, "sigmoid_grad")
     result = _variant("backprop", "dout.sum(axis=0)\n", "dout.sum(axis=1)\n")
     assert "reduced-over-axis-1" in _names(result, "dense_backward")
     result = _variant("backprop", "return dout @ W.T, X.T @ dout", "return dout @ W, X.T @ dout")
     assert "matmul-shapes" in _names(result, "dense_backward")
+
+
+# ------------------------------------------- patterns before numbers, and near misses (issue 18)
+
+
+def test_pattern_signatures():
+    assert name(np.round(E, 5), E) == "rounded"
+    assert name(np.round(E, 2), E) == "rounded"
+    # a step counter one ahead: whole numbers one off, never "twice the expected value"
+    assert name(np.array(2.0), np.array(1.0)) == "counter-off-by-one"
+    assert name(np.arange(1.0, 7.0), np.arange(0.0, 6.0)) == "counter-off-by-one"
+    assert name(np.clip(E, -1.0, 1.0), E) == "clipped"
+
+
+def test_clipped_probabilities_are_not_a_fill_value():
+    # entropy of rows, two of them one-hot: probabilities clipped to [1e-8, 1 - 1e-8] give
+    # 5.6e-7 where the exact entropy is 0
+    p = np.array([[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5], [0, 1, 0], [0.6, 0.2, 0.2]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = -np.sum(np.where(p > 0, p * np.log(p), 0.0), axis=1)
+    q = np.clip(p, 1e-8, 1 - 1e-8)
+    clipped = -np.sum(q * np.log(q), axis=1)
+    assert name(clipped, exact, rtol=1e-7, atol=1e-10) != "fill-value"
+
+
+def _scattered(shape, where):
+    """`shape` random values, and a copy wrong only at the indices in `where`."""
+    exact = np.random.default_rng(3).uniform(0.1, 1.0, size=shape)
+    got = exact.copy()
+    for idx in where:
+        got[idx] = 0.0 if got[idx] > 0.5 else 1.0
+    return got, exact
+
+
+@pytest.mark.parametrize(
+    "where",
+    [[(0, 2)], [(0, 1), (3, 4)], [(3, 5)]],
+    ids=["one-border-value", "two-border-values", "corner"],
+)
+def test_scattered_errors_on_a_small_array_are_not_a_border(where):
+    # 16 of the 24 entries of a 4x6 array are on its border: one wrong value there (a
+    # threshold > vs >=, a rounding) says nothing about edges
+    got, exact = _scattered((4, 6), where)
+    assert name(got, exact) is None
+
+
+def test_near_misses_of_issue_18_get_no_wrong_name():
+    rng = np.random.default_rng(5)
+    # RMSprop with eps inside the root: off only where the gradient is tiny
+    g = rng.normal(size=(4, 6))
+    g[1, 2] = 1e-6
+    avg = 0.01 * g * g
+    ours, theirs = g / (np.sqrt(avg) + 1e-8), g / np.sqrt(avg + 1e-8)
+    assert name(theirs, ours) not in ("border-only", "factor-2", "fill-value")
+    # the rounding of a result to 5 decimals is named as such, not as an edge
+    x = rng.normal(size=(4, 6))
+    assert name(np.round(x, 5), x) == "rounded"
+    # a whole edge wrong on a large array still is a border story
+    img = rng.normal(size=(10, 10))
+    bad = img.copy()
+    bad[:, 0] = 0.0
+    assert name(bad, img) == "border-only"
+
+
+def test_a_one_dimensional_gradient_and_a_wrong_loop_bound_get_their_own_stories():
+    flat = from_exception(
+        "ValueError", "operands could not be broadcast together with shapes (3,4) (12,) "
+    )
+    assert flat.name == "flat-vs-nd" and "keepdims" not in flat.hint
+    other = from_exception(
+        "ValueError", "operands could not be broadcast together with shapes (3,4) (2,5) "
+    )
+    assert other.name == "broadcast-mismatch" and "keepdims" not in other.hint
+    reduced = from_exception(
+        "ValueError", "operands could not be broadcast together with shapes (4,3) (4,) "
+    )
+    assert "keepdims" in reduced.hint
+    loop = from_exception("ValueError", "shapes (3,) and (4,) not aligned: 3 (dim 0) != 4 (dim 0)")
+    assert loop.name == "dot-lengths"
+
+
+def test_a_scalar_is_a_reduction_only_when_it_equals_one():
+    want = np.array([1.0, 2.0, 3.5])
+    assert shape_story((), (3,), values=(np.array(6.5), want)).name == "reduced-to-scalar"
+    assert shape_story((), (3,), values=(np.array(3.5), want)).name == "reduced-to-scalar"
+    assert shape_story((), (3,), values=(np.array(0.7), want)) is None  # a scalar-only branch
+    with pytest.raises(GradeFailure) as info:
+        assert_close(np.float64(0.7), want, "f(x)")
+    assert info.value.diagnosis is None
+
+
+def _threshold_reference():
+    ref = types.ModuleType("reference_thresholds")
+    code = (
+        "import numpy as np\n"
+        "def keep(x, p):\n    return (x >= p) * 1.0\n"
+        "def shift(x, b0=0.37):\n    return x + b0\n"
+    )
+    exec(code, ref.__dict__)
+    return ref
+
+
+def test_threshold_story_and_no_story_about_a_default_argument():
+    ref = _threshold_reference()
+    x = RNG.uniform(size=(5, 4))
+    p = float(x[2, 1])
+    got = (x > p) * 1.0  # strict: wrong exactly at the draw equal to p
+    d = call_story(ref, [("keep", (x, p), {}, got), ("keep", (x, p), {}, got)])
+    assert d is not None and d.name == "threshold-x==p"
+    # b0 passed at its default value: the call did not really have it, so no `b0` story
+    d = call_story(ref, [("shift", (x,), {"b0": 0.37}, x)])
+    assert d is None
+
+
+def test_from_scratch_looks_inside_the_learners_helpers():
+    from nnfs_cli.checks import assert_not_using, calls_in_function
+
+    source = (
+        "import numpy as np\n"
+        "def _row_times_col(a, b):\n    return np.dot(a, b)\n"
+        "def _entry(A, B, i, j):\n    return _row_times_col(A[i], B[:, j])\n"
+        "def matmul_loops(A, B):\n"
+        "    return [[_entry(A, B, i, j) for j in range(B.shape[1])] for i in range(len(A))]\n"
+    )
+    assert "np.dot" in calls_in_function(source, "matmul_loops")
+    with pytest.raises(GradeFailure) as info:
+        assert_not_using(source, "matmul_loops", ["dot", "@"], "write the loops")
+    assert "in _row_times_col, which matmul_loops calls" in str(info.value)
+    honest = source.replace("np.dot(a, b)", "sum(x * y for x, y in zip(a, b))")
+    assert_not_using(honest, "matmul_loops", ["dot", "@"], "write the loops")
+
+
+def test_a_convention_is_a_kind_of_its_own():
+    from nnfs_cli.catalog import load_catalog
+    from nnfs_cli.dev import grade_bug
+    from nnfs_cli.grading.bugs import KnownBug, load_bugs
+
+    with pytest.raises(ValueError):
+        KnownBug("x", "f", "h", "def f(): pass", kind="mistake")
+    topic = load_catalog().get("regularization")
+    bug = next(b for b in load_bugs(topic) if b.name == "dropout-p-as-keep-probability")
+    assert bug.kind == "convention"
+    diags = [t.to_json()["diagnosis"] for t in grade_bug(topic, bug).tests if not t.passed]
+    assert {"kind": "convention", "name": bug.name}.items() <= next(d for d in diags if d).items()

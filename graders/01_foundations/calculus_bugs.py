@@ -228,7 +228,12 @@ def gradient_descent(grad_fn, x0, lr, steps):
         # convention from torch.optim.SGD's, with steps (1 - beta) times smaller.
         name="momentum-ema-convention",
         function="momentum",
-        hint="this exercise uses the torch.optim.SGD convention v <- beta v + g (no (1 - beta) factor on g)",
+        kind="convention",
+        hint=(
+            "you used the moving-average form v <- beta v + (1 - beta) g (Andrew Ng's course); "
+            "this exercise uses torch.optim.SGD's v <- beta v + g, whose steps are 1 / (1 - beta) "
+            "times larger, so learning rates carry over from PyTorch"
+        ),
         code="""
 def momentum(grad_fn, x0, lr, beta, steps):
     x = np.array(x0, dtype=np.float64)
@@ -281,8 +286,12 @@ def nesterov(grad_fn, x0, lr, beta, steps):
         # mismatch comes up repeatedly on the PyTorch issue tracker and forums).
         name="nesterov-pytorch-form",
         function="nesterov",
-        hint="that is PyTorch's reformulation, whose iterates are the look-ahead points; implement "
-        "v <- beta v + grad f(x - lr beta v), x <- x - lr v",
+        kind="convention",
+        hint=(
+            "you followed PyTorch's reformulation (SGD(nesterov=True)), whose iterates are the "
+            "look-ahead points; this exercise asks for Sutskever's form v <- beta v + grad f(x - "
+            "lr beta v), x <- x - lr v, whose iterates are x itself"
+        ),
         code="""
 def nesterov(grad_fn, x0, lr, beta, steps):
     x = np.array(x0, dtype=np.float64)

@@ -7,7 +7,11 @@ BUGS = [
         # Writing the step as z > 0 (np.heaviside(z, 0) does the same) labels boundary points 0.
         name="predict-strict-at-zero",
         function="predict",
-        hint="a point on the boundary gets label 1: compare with >= 0, not > 0",
+        kind="convention",
+        hint=(
+            "you label a point on the boundary 0 (z > 0, as np.heaviside(z, 0)); this exercise "
+            "labels it 1 (z >= 0), the classic perceptron convention its docstring states"
+        ),
         code="""
 def predict(X, w, b):
     return (np.asarray(X) @ np.asarray(w) + b > 0).astype(np.int64)
@@ -18,7 +22,11 @@ def predict(X, w, b):
         # Many texts (Bishop 4.1.7, Wikipedia) use labels -1/+1 and np.sign; this exercise uses 0/1.
         name="predict-plus-minus-one-labels",
         function="predict",
-        hint="the labels are 0 and 1: step(z), not sign(z), which gives -1 and +1",
+        kind="convention",
+        hint=(
+            "you used labels -1/+1 and sign(z) (the convention of Bishop and Wikipedia); this "
+            "exercise uses labels 0 and 1: the step, 1 where z >= 0"
+        ),
         code="""
 def predict(X, w, b):
     return np.where(np.asarray(X) @ np.asarray(w) + b >= 0, 1, -1)

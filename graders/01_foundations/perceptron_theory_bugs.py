@@ -6,7 +6,11 @@ BUGS = [
     KnownBug(
         name="step-strict-at-zero",
         function="step",
-        hint="the step is 1 at z = 0: use z >= 0, not z > 0",
+        kind="convention",
+        hint=(
+            "your step is 0 at z = 0 (z > 0, as np.heaviside(z, 0)); this exercise's step is 1 at "
+            "z = 0 (z >= 0), the classic perceptron convention its docstring states"
+        ),
         code="""
 def step(z):
     return (np.asarray(z) > 0).astype(float)
@@ -37,7 +41,11 @@ def sigmoid_grad(z):
     KnownBug(
         name="relu-grad-one-at-zero",
         function="relu_grad",
-        hint="use z > 0: the convention (PyTorch's too) is a derivative of 0 at z = 0",
+        kind="convention",
+        hint=(
+            "you took relu'(0) = 1 (z >= 0); this exercise takes 0 at z = 0 (z > 0), as PyTorch "
+            "does: any value in [0, 1] is a valid subgradient at the kink, so one must be chosen"
+        ),
         code="""
 def relu_grad(z):
     return (np.asarray(z) >= 0).astype(float)

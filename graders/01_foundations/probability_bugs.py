@@ -109,7 +109,11 @@ def entropy(p, axis=-1):
         # Information-theory texts (Cover and Thomas, MacKay) use bits; the losses of deep learning use nats.
         name="cross-entropy-in-bits",
         function="cross_entropy",
-        hint="use the natural log (np.log, nats), not np.log2 (bits)",
+        kind="convention",
+        hint=(
+            "you measured in bits (np.log2, the information-theory convention); this exercise "
+            "uses nats (the natural log, np.log), as the losses of deep learning do"
+        ),
         code="""
 def cross_entropy(p, q, axis=-1):
     p, q = np.asarray(p), np.asarray(q)
@@ -159,7 +163,12 @@ def kl_divergence(p, q, axis=-1):
         # The unbiased sample variance (np.cov, pandas .var() and torch.var divide by N - 1 by default).
         name="variance-divides-by-n-minus-1",
         function="gaussian_mle",
-        hint="the MLE divides by N (np.var's default ddof=0), not by N - 1",
+        kind="convention",
+        hint=(
+            "you divided by N - 1, the unbiased sample variance (the default of pandas .var(), "
+            "torch.var and np.cov); the maximum-likelihood estimate asked for here divides by N "
+            "(np.var's default, ddof=0)"
+        ),
         code="""
 def gaussian_mle(x):
     x = np.asarray(x)

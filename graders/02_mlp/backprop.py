@@ -238,7 +238,7 @@ def test_leaky_relu_backward_uses_alpha(learner, ref, alpha):
 
 @pytest.mark.parametrize("name", ["tanh_backward", "sigmoid_backward"])
 def test_activation_backward_is_stable_for_large_inputs(learner, ref, name, request):
-    """The backward stays finite and exact (tiny) for z = +-1000, where exp overflows."""
+    """The backward stays finite and right (tiny) for z = +-1000, where exp overflows."""
     request.node.add_marker(pytest.mark.part(name, points=1))
     z = np.array([-1000.0, -710.0, -30.0, -1.0, 0.0, 1.0, 30.0, 710.0, 1000.0])
     dout = np.linspace(-2.0, 2.0, z.size)
@@ -248,7 +248,10 @@ def test_activation_backward_is_stable_for_large_inputs(learner, ref, name, requ
         f"{name}(dout, z) for large |z|",
         on=f"z = {z.tolist()}",
         large_input=True,
-        atol=1e-300,  # the exact values are tiny, not 0
+        # A few ulps of the scale |dout| / 4: s * (1 - s) and 1 - tanh(z)**2 lose the last
+        # bits of a tiny value (1 - s where s rounds near 1), the exact forms do not; both
+        # are right, while NaN (exp overflow) or a wrong formula is far outside.
+        atol=4 * np.finfo(np.float64).eps * float(np.abs(dout).max()) / 4,
         hint={
             "tanh_backward": "np.tanh is stable: 1 - np.tanh(z)**2; avoid (e^z - e^-z) / (e^z + e^-z)",
             "sigmoid_backward": "exp(1000) is inf: build sigmoid from exp(-|z|), by the sign of z",

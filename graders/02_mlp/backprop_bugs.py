@@ -79,7 +79,12 @@ def relu_backward(dout, z):
         # z >= 0 in the mask: the subgradient 1 at the kink, where PyTorch (and the docstring) use 0.
         name="relu-backward-one-at-zero",
         function="relu_backward",
-        hint="the mask is z > 0 (strict): the derivative at z = 0 is taken as 0",
+        kind="convention",
+        hint=(
+            "you took the derivative 1 at z = 0 (a mask z >= 0); this exercise takes 0 there "
+            "(mask z > 0), as PyTorch does: any value in [0, 1] is a valid subgradient at the "
+            "kink, so one must be chosen"
+        ),
         code="""
 def relu_backward(dout, z):
     return dout * (z >= 0)

@@ -9,7 +9,12 @@ BUGS = [
         # square W the shapes agree and only the values are wrong.
         name="dense-weight-transposed",
         function="dense_forward",
-        hint="W is stored (D_in, D_out) here: the layer is X @ W + b, not X @ W.T + b (that is nn.Linear's layout)",
+        kind="convention",
+        hint=(
+            "you stored W as (out, in) and computed X @ W.T + b, the layout of PyTorch's "
+            "nn.Linear; this exercise stores W as (in, out), the layer is X @ W + b, so it reads "
+            "as the math on the page"
+        ),
         code="""
 def dense_forward(X, W, b):
     return np.asarray(X) @ np.asarray(W).T + np.asarray(b)
@@ -68,8 +73,12 @@ def leaky_relu(x, negative_slope=0.01):
         # learners implement it instead of the tanh form the exercise asks for.
         name="gelu-erf-form",
         function="gelu",
-        hint="that is the exact erf form; this exercise uses the tanh approximation "
-        "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (F.gelu(x, approximate='tanh'))",
+        kind="convention",
+        hint=(
+            "you implemented the exact erf form (torch's default F.gelu); this exercise uses the "
+            "tanh approximation 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), F.gelu(x, "
+            "approximate='tanh'), the form of the GPT-2 and BERT code"
+        ),
         code="""
 def gelu(x):
     import math

@@ -4,19 +4,11 @@ The reference's adamw_step calls adam_step, as a learner's usually does, so a bu
 adam_step's shared update also fails adamw_step.
 """
 
-from nnfs_cli.grading.bugs import KnownBug, edited
+from nnfs_cli.grading.bugs import KnownBug, edited, reference_function
 
-# The correct Adam step, for the Adam bugs below that each change one line of it.
-_ADAM = """
-def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-    beta1, beta2 = betas
-    g = grad + weight_decay * param
-    t = state.get("t", 0) + 1
-    m = beta1 * state.get("m", np.zeros_like(g)) + (1 - beta1) * g
-    v = beta2 * state.get("v", np.zeros_like(g)) + (1 - beta2) * g * g
-    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-    return param - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v}
-"""
+# The reference steps, for the bugs below that each change one line of one of them.
+_ADAM = reference_function(__file__, "adam_step")
+_RMSPROP = reference_function(__file__, "rmsprop_step")
 
 BUGS = [
     # ------------------------------------------------------------------ AdaGrad
@@ -39,7 +31,12 @@ def adagrad_step(param, grad, state, lr=0.01, eps=1e-10, weight_decay=0.0, lr_de
         # Many blog implementations write np.sqrt(cache + eps) (Keras' old K.epsilon style).
         name="adagrad-eps-inside-sqrt",
         function="adagrad_step",
-        hint="eps goes outside the square root: g / (sqrt(sum) + eps), as torch.optim.Adagrad",
+        kind="convention",
+        hint=(
+            "you put eps inside the root, g / sqrt(sum + eps) (the Keras and many-tutorials "
+            "convention); this exercise follows torch.optim.Adagrad, g / (sqrt(sum) + eps), so "
+            "your steps can be checked against PyTorch's"
+        ),
         code="""
 def adagrad_step(param, grad, state, lr=0.01, eps=1e-10, weight_decay=0.0, lr_decay=0.0):
     t = state.get("t", 0) + 1
@@ -101,6 +98,26 @@ def rmsprop_step(param, grad, state, lr=0.01, alpha=0.99, eps=1e-8, weight_decay
     return param - lr * grad / (np.sqrt(avg) + eps) - lr * weight_decay * param, {"square_avg": avg}
 """,
     ),
+    KnownBug(
+        # The root forgotten: g / (square_avg + eps) divides by a mean square, so the step
+        # scales like 1 / g instead of being normalised to about lr.
+        name="rmsprop-no-sqrt",
+        function="rmsprop_step",
+        hint="divide by the root mean square: g / (sqrt(square_avg) + eps), not by square_avg itself",
+        code=edited(_RMSPROP, ("g / (np.sqrt(avg) + eps)", "g / (avg + eps)")),
+    ),
+    KnownBug(
+        # sqrt(square_avg + eps), as in Keras and many tutorials: another convention.
+        name="rmsprop-eps-inside-sqrt",
+        function="rmsprop_step",
+        kind="convention",
+        hint=(
+            "you put eps inside the root, g / sqrt(square_avg + eps) (the Keras and "
+            "many-tutorials convention); this exercise follows torch.optim.RMSprop, g / "
+            "(sqrt(square_avg) + eps), so your steps can be checked against PyTorch's"
+        ),
+        code=edited(_RMSPROP, ("g / (np.sqrt(avg) + eps)", "g / np.sqrt(avg + eps)")),
+    ),
     # ------------------------------------------------------------------ Adam
     KnownBug(
         # Skipping bias correction (Kingma & Ba, section 3): the first steps are ~sqrt(1 - beta2) / (1 - beta1) off.
@@ -142,7 +159,12 @@ def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight
         # sqrt(v_hat + eps): common in tutorials and in TF1's "epsilon hat" confusion.
         name="adam-eps-inside-sqrt",
         function="adam_step",
-        hint="eps goes outside the square root: m_hat / (sqrt(v_hat) + eps), as torch.optim.Adam",
+        kind="convention",
+        hint=(
+            "you put eps inside the root, m_hat / sqrt(v_hat + eps) (a convention of tutorials "
+            "and old TF code); this exercise follows torch.optim.Adam, m_hat / (sqrt(v_hat) + "
+            "eps), so your steps can be checked against PyTorch's"
+        ),
         code=edited(_ADAM, ("m_hat / (np.sqrt(v_hat) + eps)", "m_hat / np.sqrt(v_hat + eps)")),
         fails=("adam_step", "adamw_step"),
     ),
@@ -162,6 +184,24 @@ def adam_step(param, grad, state, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight
         m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
         return param - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t + 1, "m": m, "v": v}
 """,
+        fails=("adam_step", "adamw_step"),
+    ),
+    KnownBug(
+        # The counter's default written as 1 (the first step "is step 1"), then incremented:
+        # the first step uses t = 2 and every bias correction is one step late.
+        name="adam-t-starts-at-1",
+        function="adam_step",
+        hint="the counter starts at 0 in an empty state and is incremented before use: t = state.get('t', 0) + 1, so the first step has t = 1",
+        code=edited(_ADAM, ('t = state.get("t", 0) + 1', 't = state.get("t", 1) + 1')),
+        fails=("adam_step", "adamw_step"),
+    ),
+    KnownBug(
+        # t computed but the old one stored (or t = 1 hard-coded): the bias correction of the
+        # first step is applied at every step.
+        name="adam-t-never-advances",
+        function="adam_step",
+        hint="return the incremented counter in the new state, {'t': t, ...}, so the next step uses t + 1",
+        code=edited(_ADAM, ('t = state.get("t", 0) + 1', "t = 1")),
         fails=("adam_step", "adamw_step"),
     ),
     KnownBug(

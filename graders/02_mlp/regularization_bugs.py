@@ -1,6 +1,6 @@
 """Known bugs of regularization: mistakes learners make, each a replaced function."""
 
-from nnfs_cli.grading.bugs import KnownBug
+from nnfs_cli.grading.bugs import KnownBug, edited, reference_function
 
 BUGS = [
     KnownBug(
@@ -37,7 +37,12 @@ def l2_penalty(params, lam):
         # A sign built from a comparison: np.where(W >= 0, 1, -1) gives +1 at W = 0.
         name="l1-grad-one-at-zero",
         function="l1_penalty",
-        hint="use np.sign(W): it is 0 at W = 0, where a comparison W >= 0 gives +1",
+        kind="convention",
+        hint=(
+            "you gave W = 0 the gradient +1 (a comparison W >= 0); this exercise uses np.sign(W), "
+            "0 at W = 0 (the subgradient torch.sign gives), so a weight that is exactly 0 stays "
+            "there"
+        ),
         code="""
 def l1_penalty(params, lam):
     penalty, grads = 0.0, []
@@ -82,7 +87,12 @@ def dropout_forward(x, p, train=True, seed=0):
         # (mask = (rand < p) / p); PyTorch's p, used here, is the probability of dropping it.
         name="dropout-p-as-keep-probability",
         function="dropout_forward",
-        hint="p is the probability of DROPPING a unit (as in torch.nn.Dropout): keep where random() >= p, scale by 1 / (1 - p)",
+        kind="convention",
+        hint=(
+            "you used p as the probability of KEEPING a unit (CS231n's convention); this exercise "
+            "uses p as the probability of DROPPING it, as torch.nn.Dropout(p) does: keep where "
+            "random() >= p, scale by 1 / (1 - p)"
+        ),
         code="""
 def dropout_forward(x, p, train=True, seed=0):
     x = np.asarray(x)
@@ -91,6 +101,15 @@ def dropout_forward(x, p, train=True, seed=0):
     mask = (np.random.default_rng(seed).random(x.shape) < p).astype(x.dtype)
     return x * mask / p, mask
 """,
+    ),
+    KnownBug(
+        # keep = random() > p: the strict comparison drops a unit whose draw equals p exactly.
+        name="dropout-keeps-draw-above-p",
+        function="dropout_forward",
+        hint="keep where random() >= p: a draw equal to p is kept (with p = 0 everything is kept)",
+        code=edited(
+            reference_function(__file__, "dropout_forward"), (">= p).astype", "> p).astype")
+        ),
     ),
     KnownBug(
         # The train flag is forgotten: the network stays random at evaluation time
@@ -154,7 +173,12 @@ def early_stopping(val_losses, patience, min_delta=0.0):
         # "<=" instead of "<": a plateau keeps resetting the counter and training never stops.
         name="tie-counts-as-improvement",
         function="early_stopping",
-        hint="an improvement is strict: loss < best - min_delta; an equal loss is not progress",
+        kind="convention",
+        hint=(
+            "you counted an equal loss as an improvement (<=); this exercise uses the strict rule "
+            "of Keras' EarlyStopping, loss < best - min_delta, so that a plateau runs the "
+            "patience out"
+        ),
         code="""
 def early_stopping(val_losses, patience, min_delta=0.0):
     best, best_epoch, wait = np.inf, 0, 0

@@ -1,37 +1,9 @@
 """Known bugs of training-dynamics: mistakes learners make, each a replaced function."""
 
-from nnfs_cli.grading.bugs import KnownBug, edited
+from nnfs_cli.grading.bugs import KnownBug, edited, reference_function
 
 # The reference training loop, for the train_mlp bugs below that change one line of it.
-_TRAIN_MLP = """
-def train_mlp(X, y, hidden, lr, epochs, batch_size, seed, beta=0.9):
-    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
-    n, d = X.shape
-    classes = int(y.max()) + 1
-    rng = np.random.default_rng(seed)
-    params = {
-        "W1": rng.normal(size=(d, hidden)) * np.sqrt(2.0 / d),
-        "b1": np.zeros(hidden),
-        "W2": rng.normal(size=(hidden, classes)) * np.sqrt(2.0 / hidden),
-        "b2": np.zeros(classes),
-    }
-    velocity = {k: np.zeros_like(v) for k, v in params.items()}
-    losses = []
-    for epoch in range(epochs):
-        batch_losses = []
-        for idx in minibatches(n, batch_size, seed + epoch):
-            xb, yb = X[idx], y[idx]
-            pre = xb @ params["W1"] + params["b1"]
-            h = np.maximum(pre, 0)
-            loss, dlogits = cross_entropy_loss(h @ params["W2"] + params["b2"], yb)
-            dpre = (dlogits @ params["W2"].T) * (pre > 0)
-            grads = {"W1": xb.T @ dpre, "b1": dpre.sum(axis=0), "W2": h.T @ dlogits, "b2": dlogits.sum(axis=0)}
-            params, velocity = momentum_step(params, grads, velocity, lr, beta)
-            batch_losses.append(loss)
-        losses.append(float(np.mean(batch_losses)))
-    logits = np.maximum(X @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]
-    return params, losses, float(np.mean(logits.argmax(axis=1) == y))
-"""
+_TRAIN_MLP = reference_function(__file__, "train_mlp")
 
 
 def _train_mlp_with(*edits: tuple[str, str]) -> str:
@@ -116,7 +88,12 @@ def sgd_step(params, grads, lr):
         # torch.optim.SGD does not dampen (dampening = 0), so these steps are 10x smaller.
         name="momentum-ema-dampening",
         function="momentum_step",
-        hint="PyTorch's momentum is v <- beta v + grad; the (1 - beta) factor belongs to the moving-average form",
+        kind="convention",
+        hint=(
+            "you used the moving-average form v <- beta v + (1 - beta) grad (Andrew Ng's course); "
+            "this exercise uses torch.optim.SGD's v <- beta v + grad, whose steps are 1 / (1 - "
+            "beta) times larger, so learning rates carry over from PyTorch"
+        ),
         code="""
 def momentum_step(params, grads, velocity, lr, beta):
     velocity = {k: beta * velocity[k] + (1 - beta) * grads[k] for k in params}
@@ -196,7 +173,12 @@ def cosine_decay(lr_max, lr_min, step, total_steps):
         # Evaluating the formula past T: cos comes back up, the rate grows again (SGDR restarts by accident).
         name="cosine-not-clamped-after-T",
         function="cosine_decay",
-        hint="after total_steps the rate stays at lr_min; cos(pi t / T) rises again for t > T",
+        kind="convention",
+        hint=(
+            "your rate rises again after total_steps, as the bare formula does (and torch's "
+            "CosineAnnealingLR, whose curve is periodic); this exercise holds lr_min for t >= T, "
+            "so a schedule that has ended never restarts by accident"
+        ),
         code="""
 def cosine_decay(lr_max, lr_min, step, total_steps):
     return float(lr_min + (lr_max - lr_min) * (1 + np.cos(np.pi * step / total_steps)) / 2)

@@ -17,14 +17,31 @@ from pathlib import Path
 
 from nnfs_cli.catalog import Topic
 
+KINDS = ("known-bug", "convention")
+
 
 @dataclass(frozen=True)
 class KnownBug:
+    """A wrong function the grader recognises.
+
+    kind "known-bug" is a mistake; kind "convention" is code that is right under another
+    well-known convention (keep- vs drop-probability, eps inside the root, (out, in)
+    weights...): its hint says which one the learner followed, which one the exercise uses
+    and why, and the learner sees it as a convention, not as an error.
+    """
+
     name: str  # short, kebab-case: "bias-grad-not-summed"
     function: str  # the function whose code it replaces
-    hint: str  # one line: how to fix it
+    hint: str  # one line: how to fix it (a convention: theirs, ours, and why ours)
     code: str  # the wrong function, a complete `def`
     fails: tuple[str, ...] = field(default=())  # parts that must fail (default: `function`)
+    kind: str = "known-bug"  # or "convention"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"KnownBug {self.name}: kind must be one of {KINDS}, not {self.kind!r}"
+            )
 
     @property
     def failing_parts(self) -> tuple[str, ...]:
@@ -53,7 +70,9 @@ def reference_function(bugs_file: str | Path, name: str) -> str:
     in the repository and in the installed package alike).
     """
     bugs = Path(bugs_file).resolve()
-    solution = bugs.parents[2] / "solutions" / bugs.parent.name / bugs.name.replace("_bugs.py", ".py")
+    solution = (
+        bugs.parents[2] / "solutions" / bugs.parent.name / bugs.name.replace("_bugs.py", ".py")
+    )
     source = solution.read_text(encoding="utf-8")
     node = next(
         (n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == name),

@@ -48,10 +48,14 @@ def _numeric_args(fn: Callable, args: tuple, kwargs: dict) -> dict[str, np.ndarr
         bound = inspect.signature(fn).bind(*args, **kwargs)
     except (TypeError, ValueError):
         return {}
+    params = bound.signature.parameters
     out = {}
     for name, value in bound.arguments.items():
         if not isinstance(value, np.ndarray | float | np.floating):
             continue
+        default = params[name].default
+        if isinstance(default, int | float) and np.ndim(value) == 0 and value == default:
+            continue  # passed as its default: the call did not really have this argument
         arr = _arrays(value)
         if arr is not None and len(arr) == 1 and arr[0].size:
             out[name] = arr[0]
@@ -62,6 +66,8 @@ def _stories(got: np.ndarray, ours: np.ndarray, args: dict[str, np.ndarray]):
     """(story name, hint) for every simple relation between got and ours through one argument."""
     with np.errstate(all="ignore"):
         for a, value in args.items():
+            if not _distinctive(a, value, args):
+                continue  # a common number (0, 1, 2, 0.5) or shared by two arguments: a coincidence
             try:
                 term = np.broadcast_to(value, ours.shape)
             except ValueError:
@@ -105,11 +111,35 @@ def _stories(got: np.ndarray, ours: np.ndarray, args: dict[str, np.ndarray]):
                         )
 
 
-def _region_stories(got: np.ndarray, ours: np.ndarray, a: str, value: np.ndarray):
-    """Right everywhere except exactly where the argument is negative, positive or zero."""
+_COMMON = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)
+
+
+def _distinctive(a: str, value: np.ndarray, args: dict[str, np.ndarray]) -> bool:
+    """An array, or a scalar specific enough that a relation through it is not chance."""
+    if value.size > 1:
+        return True
+    v = value.item()
+    if v in _COMMON:
+        return False
+    return not any(o.size == 1 and o.item() == v for k, o in args.items() if k != a)
+
+
+def _region_stories(
+    got: np.ndarray, ours: np.ndarray, a: str, value: np.ndarray, scalars: dict[str, float]
+):
+    """Right everywhere except exactly where the argument is negative, positive, zero, or at
+    a threshold given by another (scalar) argument."""
     bad = ~np.isclose(got, ours, rtol=RTOL, atol=ATOL)
     if not bad.any() or bad.all():
         return
+    for s, t in scalars.items():
+        if t != 0 and np.array_equal(bad, value == t):
+            yield (
+                f"threshold-{a}=={s}",
+                f"right everywhere except where `{a}` equals `{s}` exactly: > versus >= at the "
+                "threshold (the docstring says which side an equal value belongs to)",
+            )
+            return
     regions = (
         (value < 0, "< 0", "the formula (or branch) for negative inputs"),
         (value > 0, "> 0", "the formula (or branch) for positive inputs"),
@@ -170,11 +200,12 @@ def call_story(reference, calls: list) -> Diagnosis | None:
             else:
                 found = dict(_stories(t, o, numeric))
                 found.update(_other_function(reference, name, args, kwargs, t))
+                scalars = {k: v.item() for k, v in numeric.items() if v.size == 1}
                 region = {
                     k: v
                     for a, value in numeric.items()
-                    if value.shape == o.shape
-                    for k, v in _region_stories(t, o, a, value)
+                    if value.shape == o.shape and value.size > 1
+                    for k, v in _region_stories(t, o, a, value, scalars)
                 }
             what = found if what is None else {k: v for k, v in what.items() if k in found}
             where = region if where is None else {k: v for k, v in where.items() if k in region}

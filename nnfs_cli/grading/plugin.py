@@ -208,7 +208,7 @@ def _known_bug(part: str, calls: list) -> Diagnosis | None:
         except Exception:
             continue
     if len(matches) == 1:
-        return Diagnosis("known-bug", matches[0].name, matches[0].hint)
+        return Diagnosis(matches[0].kind, matches[0].name, matches[0].hint)
     return None
 
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class Diagnosis:
-    kind: str  # "signature" or "known-bug"
+    kind: str  # "signature" (a pattern), "known-bug" (a declared mistake) or "convention"
     name: str
     hint: str
 

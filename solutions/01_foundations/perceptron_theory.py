@@ -22,6 +22,10 @@ perceptron is not trained by gradient descent but by its own rule: on a mistake,
 Numerical care: `exp(-z)` overflows for z near -1000. Compute the sigmoid from
 `exp(-|z|)`, which never overflows, choosing the form by the sign of z.
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Rosenblatt (1958); Goodfellow et al., *Deep Learning*, sections 6.3.1-6.3.2.
 """
 
@@ -56,10 +60,14 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def sigmoid_grad(z: np.ndarray) -> np.ndarray:
-    """d sigmoid / dz at z: sigmoid(z) * (1 - sigmoid(z)). Same shape as z."""
+    """d sigmoid / dz at z: sigmoid(z) * (1 - sigmoid(z)). Same shape as z.
+
+    Even in z and finite for every finite z. s * (1 - s) is accepted; it rounds to 0 for
+    large positive z (1 - s is 0 in float64 once s rounds to 1), while the exact value,
+    s * sigmoid(-z) (since 1 - sigmoid(z) = sigmoid(-z)), is 1.93e-22 at z = +-50.
+    """
     ### BEGIN SOLUTION
-    s = sigmoid(z)
-    return s * (1 - s)
+    return sigmoid(z) * sigmoid(-np.asarray(z))
     ### END SOLUTION
 
 

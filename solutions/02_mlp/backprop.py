@@ -61,6 +61,10 @@ Against central differences `(L(theta + h e_i) - L(theta - h e_i)) / 2h` in floa
 coordinate at a time, and against `torch.autograd` with the same weights; it reports the
 parameter and the relative error `|a - b| / (|a| + |b|)`.
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Rumelhart, Hinton & Williams (1986), "Learning representations by back-propagating
 errors"; Goodfellow, Bengio & Courville, *Deep Learning*, section 6.5; Nielsen, *Neural
 Networks and Deep Learning*, chapter 2; the CS231n notes "Backpropagation, Intuitions".
@@ -110,7 +114,8 @@ def tanh_backward(dout: np.ndarray, z: np.ndarray) -> np.ndarray:
     """dL/dz for a = tanh(z): dout * (1 - tanh(z)**2).
 
     dout: dL/da, any shape; z: the tanh's *input* (not its output), same shape.
-    Returns an array of z's shape.
+    Returns an array of z's shape. Must stay finite for z = +-1000: np.tanh(z) does, while
+    (exp(z) - exp(-z)) / (exp(z) + exp(-z)) overflows to inf / inf = NaN.
     """
     ### BEGIN SOLUTION
     return dout * (1 - np.tanh(z) ** 2)
@@ -124,9 +129,8 @@ def sigmoid_backward(dout: np.ndarray, z: np.ndarray) -> np.ndarray:
     Must stay finite for z = +-1000: compute s from exp(-|z|), which never overflows.
     """
     ### BEGIN SOLUTION
-    e = np.exp(-np.abs(z))
-    s = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-    return dout * s * (1 - s)
+    e = np.exp(-np.abs(z))  # s (1 - s) = e / (1 + e)**2 for either sign: even and exact
+    return dout * (e / (1 + e) ** 2)
     ### END SOLUTION
 
 

@@ -1,0 +1,154 @@
+"""Are the names given true? The precision of diagnoses on the audit's mutants.
+
+The audit knows each mutant's edit (an operator changed, a comparison made strict, a
+constant changed, an axis, a transpose, an update deleted...). A story is *consistent* with
+an edit when that edit can produce it: a changed comparison can be a threshold or "where"
+story, never a scale factor; a changed constant can be a factor or an offset, never a
+transpose. For each topic this reports the share of failing tests that carry a name
+(target >= 50%) and the share of those names that are consistent with the edit
+(target >= 95%), and a passing test must never carry one (target: 0).
+Run: python benchmarks/diagnosis_precision.py [--sample N] [--topic T ...] [--show]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from diagnosis_coverage import grade_text  # beside this file
+
+from nnfs_cli.audit import Mutant, equivalents, mutants
+from nnfs_cli.catalog import load_catalog
+from nnfs_cli.grading.bugs import load_bugs
+from nnfs_cli.grading.result import Diagnosis
+
+# Story families, by what they claim about the code.
+VALUE = {  # a number in a formula is wrong: a factor, a term, a transform of the result
+    "factor-2", "factor-0.5", "scale-factor", "missing-1/N", "extra-1/N", "constant-offset",
+    "sign-flipped", "complement", "reciprocal", "squared", "square-root", "exp-applied",
+    "log-applied", "all-zeros", "nan-or-inf", "overflow", "input-returned", "rounded",
+    "counter-off-by-one", "clipped", "division-by-zero",
+}  # fmt: skip
+VALUE_PREFIXES = ("term-", "missing-factor-", "extra-factor-", "step-", "is-")
+WHERE = {"border-only", "fill-value", "off-by-one"}  # right except in one region
+WHERE_PREFIXES = ("wrong-where-", "threshold-")
+SHAPE = {  # the arrangement of values: shapes, axes, transposes, operand order
+    "transposed", "wrong-shape", "wrong-axis", "size-1-axis", "reduced-axis",
+    "reduced-to-scalar", "off-by-one-length", "matmul-shapes", "matmul-scalar",
+    "broadcast-mismatch", "flat-vs-nd", "slice-size", "reshape-size", "swapped-outputs",
+    "shape-index", "dot-lengths",
+}  # fmt: skip
+SHAPE_PREFIXES = ("reduced-over-axis-",)
+INDEX = {"index-out-of-range", "off-by-one-length", "off-by-one", "border-only", "slice-size"}
+ANY_CODE = {"undefined-name", "operand-types"}  # facts about the crash, true whatever the edit
+
+
+def family(story: str) -> str:
+    for fam, names, prefixes in (
+        ("value", VALUE, VALUE_PREFIXES),
+        ("where", WHERE, WHERE_PREFIXES),
+        ("shape", SHAPE, SHAPE_PREFIXES),
+    ):
+        if story in names or story.startswith(prefixes):
+            return fam
+    return "index" if story in INDEX else "other"
+
+
+def consistent(diag: Diagnosis, mutant: Mutant, bugs: dict[str, str]) -> bool:
+    """Can this edit produce what the diagnosis says?"""
+    if diag.kind in ("known-bug", "convention"):
+        # it reproduced every output of the test: true of the edited function, or a
+        # function that calls it
+        return bugs.get(diag.name) == mutant.function or mutant.function in diag.hint
+    name, op, what = diag.name, mutant.operator, mutant.description
+    if name in ANY_CODE or op == "swap-args":
+        return True
+    fam = family(name)
+    if name in INDEX and op in ("constant", "arith", "compare", "drop-term", "delete-update"):
+        return True  # an index or a loop bound changed
+    if op in ("arith", "drop-term"):
+        if "MatMult" in what:
+            return fam in ("shape", "value")
+        return fam in ("value", "where")
+    if op == "constant":
+        return fam in ("value", "where") or name in ("size-1-axis", "wrong-shape", "reshape-size")
+    if op in ("compare", "boolean"):
+        # a comparison decides where or how often, never how much
+        return fam == "where" or name in (
+            "all-zeros", "sign-flipped", "complement", "input-returned", "counter-off-by-one",
+            "clipped", "nan-or-inf", "division-by-zero",
+        ) or name.startswith("is-")  # fmt: skip
+    if op == "transpose":
+        return fam == "shape" or name.startswith("is-")
+    if op == "sibling":
+        return fam in ("value", "where") or name in ("wrong-axis",)
+    if op == "axis":
+        return fam == "shape" or name in (
+            "missing-1/N", "extra-1/N", "scale-factor", "factor-2", "factor-0.5"
+        ) or name.startswith(("is-", "term-"))  # fmt: skip
+    if op == "delete-update":
+        return fam in ("value", "where")
+    return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=None, help="mutants per topic (default: all)")
+    parser.add_argument("--topic", action="append")
+    parser.add_argument("--show", action="store_true", help="list the inconsistent names")
+    args = parser.parse_args()
+    catalog = load_catalog()
+    topics = (
+        [catalog.get(t) for t in args.topic]
+        if args.topic
+        else [t for t in catalog.topics if t.available]
+    )
+    print(
+        "| topic | mutants | failing tests | named | consistent names | passing tests with a name |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    started = time.perf_counter()
+    total, wrong_names = Counter(), []
+    for topic in topics:
+        bugs = {b.name: b.function for b in load_bugs(topic)}
+        ms = [m for m in mutants(topic) if m.id not in equivalents(topic)]
+        if args.sample:
+            ms = ms[:: max(1, len(ms) // args.sample)][: args.sample]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda m, t=topic: grade_text(t, m.source), ms))
+        row = Counter()
+        for m, r in zip(ms, results):
+            for t in r.tests:
+                if t.passed:
+                    row["passing_named"] += bool(t.diagnosis)
+                    continue
+                row["failing"] += 1
+                if t.diagnosis:
+                    row["named"] += 1
+                    if consistent(t.diagnosis, m, bugs):
+                        row["consistent"] += 1
+                    else:
+                        wrong_names.append((topic.id, m.id, t.part, t.diagnosis.name))
+        print(_row(topic.id, len(ms), row))
+        total.update(row, mutants=len(ms))
+    print(_row("**all**", total["mutants"], total))
+    print(f"\nwall time {time.perf_counter() - started:.0f} s")
+    if args.show:
+        for w in wrong_names:
+            print(" ".join(w))
+
+
+def _row(label: str, n: int, c: Counter) -> str:
+    def share(a: int, b: int) -> str:
+        return f"{a} ({a / b:.0%})" if b else "-"
+
+    return (
+        f"| {label} | {n} | {c['failing']} | {share(c['named'], c['failing'])} | "
+        f"{share(c['consistent'], c['named'])} | {c['passing_named']} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
