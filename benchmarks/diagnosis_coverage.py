@@ -29,8 +29,9 @@ def grade_text(topic, source: str):
         return grade(topic, path, call_timeout=5.0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str, parser: argparse.ArgumentParser | None = None):
+    """(args, topics) for a benchmark over the mutants of some topics."""
+    parser = parser or argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--sample", type=int, default=None, help="mutants per topic (default: all)")
     parser.add_argument("--topic", action="append")
     args = parser.parse_args()
@@ -40,6 +41,20 @@ def main() -> None:
         if args.topic
         else [t for t in catalog.topics if t.available]
     )
+    return args, topics
+
+
+def graded_mutants(topic, sample: int | None) -> tuple[list, list]:
+    """(mutants, their results): the topic's non-equivalent mutants, evenly sampled."""
+    ms = [m for m in mutants(topic) if m.id not in equivalents(topic)]
+    if sample:
+        ms = ms[:: max(1, len(ms) // sample)][:sample]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return ms, list(pool.map(lambda m: grade_text(topic, m.source), ms))
+
+
+def main() -> None:
+    args, topics = arguments(__doc__)
     print(
         "| topic | known bugs named | mutant failing tests | diagnosed | signature | known-bug | passing tests with a diagnosis |"
     )
@@ -52,11 +67,7 @@ def main() -> None:
             any(t.diagnosis and t.diagnosis.name == b.name for t in grade_bug(topic, b).tests)
             for b in bugs
         )
-        ms = [m for m in mutants(topic) if m.id not in equivalents(topic)]
-        if args.sample:
-            ms = ms[:: max(1, len(ms) // args.sample)][: args.sample]
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda m, t=topic: grade_text(t, m.source), ms))
+        _, results = graded_mutants(topic, args.sample)
         failing = [t for r in results for t in r.tests if not t.passed]
         kinds = Counter(t.diagnosis.kind for t in failing if t.diagnosis)
         wrong = sum(1 for r in results for t in r.tests if t.passed and t.diagnosis)

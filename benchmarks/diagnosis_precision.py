@@ -7,19 +7,21 @@ story, never a scale factor; a changed constant can be a factor or an offset, ne
 transpose. For each topic this reports the share of failing tests that carry a name
 (target >= 50%) and the share of those names that are consistent with the edit
 (target >= 95%), and a passing test must never carry one (target: 0).
-Run: python benchmarks/diagnosis_precision.py [--sample N] [--topic T ...] [--show]
+Run: python benchmarks/diagnosis_precision.py [--sample N] [--topic T ...] [--show] [--dump F]
+(--reclassify F judges a dump again without grading: for work on the classification.)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from diagnosis_coverage import grade_text  # beside this file
+from diagnosis_coverage import arguments, graded_mutants  # beside this file
 
-from nnfs_cli.audit import Mutant, equivalents, mutants
+from nnfs_cli.audit import Mutant, mutants
 from nnfs_cli.catalog import load_catalog
 from nnfs_cli.grading.bugs import load_bugs
 from nnfs_cli.grading.result import Diagnosis
@@ -68,12 +70,16 @@ def consistent(diag: Diagnosis, mutant: Mutant, bugs: dict[str, str]) -> bool:
     fam = family(name)
     if name in INDEX and op in ("constant", "arith", "compare", "drop-term", "delete-update"):
         return True  # an index or a loop bound changed
-    if op in ("arith", "drop-term"):
+    if op == "drop-term":  # the dropped operand may be the one that carried the shape
+        return fam in ("value", "where", "shape")
+    if fam == "shape" and op in ("arith", "constant") and _builds_shapes(mutant):
+        return True  # the edit is in a shape, an index or a size: any shape story can follow
+    if op == "arith":
         if "MatMult" in what:
             return fam in ("shape", "value")
         return fam in ("value", "where")
     if op == "constant":
-        return fam in ("value", "where") or name in ("size-1-axis", "wrong-shape", "reshape-size")
+        return fam in ("value", "where")
     if op in ("compare", "boolean"):
         # a comparison decides where or how often, never how much
         return fam == "where" or name in (
@@ -93,51 +99,90 @@ def consistent(diag: Diagnosis, mutant: Mutant, bugs: dict[str, str]) -> bool:
     return False
 
 
+def _builds_shapes(mutant: Mutant) -> bool:
+    """The edited line makes or reads a shape: a size, an index, a range, an axis."""
+    changed = [
+        x[1:] for x in mutant.diff.splitlines() if x.startswith("+") and not x.startswith("+++")
+    ]
+    marks = (
+        "shape",
+        "reshape",
+        "zeros(",
+        "ones(",
+        "empty(",
+        "full(",
+        "[",
+        "range(",
+        "axis",
+        "len(",
+    )
+    return any(m in line for line in changed for m in marks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", type=int, default=None, help="mutants per topic (default: all)")
-    parser.add_argument("--topic", action="append")
     parser.add_argument("--show", action="store_true", help="list the inconsistent names")
-    args = parser.parse_args()
-    catalog = load_catalog()
-    topics = (
-        [catalog.get(t) for t in args.topic]
-        if args.topic
-        else [t for t in catalog.topics if t.available]
-    )
-    print(
-        "| topic | mutants | failing tests | named | consistent names | passing tests with a name |"
-    )
-    print("|---|---:|---:|---:|---:|---:|")
+    parser.add_argument("--dump", help="also write every graded test as JSON lines here")
+    parser.add_argument("--reclassify", help="judge the tests of a --dump file again, ungraded")
+    args, topics = arguments(__doc__, parser)
     started = time.perf_counter()
-    total, wrong_names = Counter(), []
-    for topic in topics:
-        bugs = {b.name: b.function for b in load_bugs(topic)}
-        ms = [m for m in mutants(topic) if m.id not in equivalents(topic)]
-        if args.sample:
-            ms = ms[:: max(1, len(ms) // args.sample)][: args.sample]
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda m, t=topic: grade_text(t, m.source), ms))
-        row = Counter()
-        for m, r in zip(ms, results):
-            for t in r.tests:
-                if t.passed:
-                    row["passing_named"] += bool(t.diagnosis)
-                    continue
-                row["failing"] += 1
-                if t.diagnosis:
-                    row["named"] += 1
-                    if consistent(t.diagnosis, m, bugs):
-                        row["consistent"] += 1
-                    else:
-                        wrong_names.append((topic.id, m.id, t.part, t.diagnosis.name))
-        print(_row(topic.id, len(ms), row))
-        total.update(row, mutants=len(ms))
-    print(_row("**all**", total["mutants"], total))
+    if args.reclassify:
+        lines = Path(args.reclassify).read_text(encoding="utf-8").splitlines()
+        records = [json.loads(x) for x in lines]
+    else:
+        records = []
+        for topic in topics:
+            ms, results = graded_mutants(topic, args.sample)
+            records += [
+                {"topic": topic.id, "mutant": m.id, "test": t.name, "part": t.part,
+                 "passed": t.passed, "name": t.diagnosis.name if t.diagnosis else None}
+                for m, r in zip(ms, results) for t in r.tests
+            ]  # fmt: skip
+    if args.dump:
+        Path(args.dump).write_text("".join(json.dumps(d) + "\n" for d in records), "utf-8")
+    wrong_names = table(records)
     print(f"\nwall time {time.perf_counter() - started:.0f} s")
     if args.show:
         for w in wrong_names:
             print(" ".join(w))
+
+
+def table(records: list[dict]) -> list[tuple[str, ...]]:
+    """Print the per-topic table of graded tests; return the inconsistent names."""
+    catalog = load_catalog()
+    print(
+        "| topic | mutants | failing tests | named | consistent names | passing tests with a name |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    total, wrong_names = Counter(), []
+    for topic_id in dict.fromkeys(r["topic"] for r in records):
+        topic = catalog.get(topic_id)
+        bugs = {b.name: b for b in load_bugs(topic)}
+        by_id = {m.id: m for m in mutants(topic)}
+        rows = [r for r in records if r["topic"] == topic_id]
+        row = Counter()
+        for r in rows:
+            named = r["name"]
+            if r.get("passed"):
+                row["passing_named"] += bool(named)
+                continue
+            row["failing"] += 1
+            if not named:
+                continue
+            row["named"] += 1
+            bug = bugs.get(named)
+            diag = (
+                Diagnosis(bug.kind, named, bug.hint) if bug else Diagnosis("signature", named, "")
+            )
+            if consistent(diag, by_id[r["mutant"]], {k: b.function for k, b in bugs.items()}):
+                row["consistent"] += 1
+            else:
+                wrong_names.append((topic_id, r["mutant"], r.get("part", ""), named))
+        n = len({r["mutant"] for r in rows})
+        print(_row(topic_id, n, row))
+        total.update(row, mutants=n)
+    print(_row("**all**", total["mutants"], total))
+    return wrong_names
 
 
 def _row(label: str, n: int, c: Counter) -> str:

@@ -164,11 +164,11 @@ def signature(
             # only the batch size is specific enough to name on a single value
             if not few or (name in ("missing-1/N", "extra-1/N") and (batch or 0) >= 3):
                 return Diagnosis("signature", name, story)
-    if few:
-        return None
     offset = float(np.median(got - expected))
-    if _close(got, expected + offset, rtol, atol) and not _close(
-        expected + offset, expected, rtol, atol
+    if (
+        not few
+        and _close(got, expected + offset, rtol, atol)
+        and not _close(expected + offset, expected, rtol, atol)
     ):
         return Diagnosis(
             "signature",
@@ -176,6 +176,8 @@ def signature(
             f"off by the same amount {offset:.6g} everywhere: an additive term is missing or extra "
             "(a bias, a constant, an offset)",
         )
+    if got.size < 4:
+        return None  # no region story (a fill, an edge, a shift) on one to three values
     fill = _fill_story(got, expected, rtol, atol)
     if fill is not None:
         return fill
@@ -351,6 +353,8 @@ def _fill_story(got, expected, rtol: float, atol: float) -> Diagnosis | None:
         return None
     if not (expected[bad] == 0).all():
         return None
+    if _integral(expected) and np.unique(expected).size <= 2:
+        return None  # labels (0/1): a wrong label is a threshold or a formula, not a fill
     values = got[bad]
     if np.abs(values).max() <= 1e-4 * max(float(np.abs(expected).max()), 1.0):
         return None  # a tiny value where 0 belongs is an eps or a clip, not a fill
