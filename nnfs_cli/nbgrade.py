@@ -67,7 +67,7 @@ def grade_part(topic_id: str, part: str) -> float:
             print("\n" + t.message)
             if t.diagnosis:
                 print(
-                    f"  {'known mistake' if t.diagnosis.kind == 'known-bug' else 'looks like'}: {t.diagnosis.name}: {t.diagnosis.hint}"
+                    f"  {t.diagnosis.label}: {t.diagnosis.name}: {t.diagnosis.hint}"
                 )
             break
     return earned

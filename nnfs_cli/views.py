@@ -23,12 +23,6 @@ from nnfs_cli.grading.result import Result
 
 STATUS_STYLE = {"passed": "green", "attempted": "yellow", "not-started": "white", "planned": "dim"}
 MARK = {"passed": "[x]", "attempted": "[~]", "not-started": "[ ]", "planned": "[ ]"}
-# a convention is code right under another well-known convention: said kindly, not as a mistake
-_DIAGNOSIS_LABELS = {
-    "known-bug": "known mistake",
-    "convention": "another convention",
-    "signature": "looks like",
-}
 
 
 def console(stderr: bool = False) -> Console:
@@ -146,7 +140,7 @@ def result(c: Console, res: Result, verbose: bool = False) -> None:
             continue
         body = [Text(first.message)]
         if first.diagnosis:
-            label = _DIAGNOSIS_LABELS.get(first.diagnosis.kind, "looks like")
+            label = first.diagnosis.label
             body.append(
                 Text.assemble(
                     (f"{label}: {first.diagnosis.name}", "bold magenta"),
@@ -383,6 +377,6 @@ def watch_status(res: Result, path: str) -> Group:
         body.append(Panel(Text(first.message), title=f"{first.part}: {first.extra.get('description') or first.name}",
                           title_align="left", border_style="yellow" if first.status == "not-implemented" else "red"))  # fmt: skip
         if first.diagnosis:
-            body.append(Text.assemble((_DIAGNOSIS_LABELS.get(first.diagnosis.kind, "looks like") + ": ", "bold magenta"),
+            body.append(Text.assemble((first.diagnosis.label + ": ", "bold magenta"),
                                       f"{first.diagnosis.name} — {first.diagnosis.hint}"))  # fmt: skip
     return Group(*body)

@@ -118,7 +118,7 @@ def test_check_solution_and_file_options(ws, tmp_path):
 
 
 def test_check_failure_shows_teaching_message_and_diagnosis(ws):
-    src = reference_source(THEORY).replace("return s * (1 - s)", "return z * (1 - z)")
+    src = reference_source(THEORY).replace("return s * sigmoid(-np.asarray(z))", "return z * (1 - z)")
     write_learner_file(ws, THEORY, src)
     r = nnfs("check", THEORY.id, "-w", str(ws))
     assert r.exit_code == 1

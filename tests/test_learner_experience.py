@@ -198,7 +198,7 @@ def test_watch_regrades_on_save_announces_pass_and_offers_next(ws):
     try:
         tmux.wait_for("not implemented yet")
         wrong = THEORY.solution_path.read_text(encoding="utf-8").replace(
-            "return s * (1 - s)", "return z * (1 - z)"
+            "return s * sigmoid(-np.asarray(z))", "return z * (1 - z)"
         )
         path.write_text(wrong, encoding="utf-8")
         tmux.wait_for("sigmoid-grad-on-input")

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+# How each kind is introduced to a learner: a convention is said kindly, not as a mistake.
+LABELS = {
+    "known-bug": "known mistake",
+    "convention": "another convention",
+    "signature": "looks like",
+}
+
 
 @dataclass
 class Diagnosis:
     kind: str  # "signature" (a pattern), "known-bug" (a declared mistake) or "convention"
     name: str
     hint: str
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.kind, "looks like")
 
 
 @dataclass

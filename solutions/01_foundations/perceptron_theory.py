@@ -67,7 +67,8 @@ def sigmoid_grad(z: np.ndarray) -> np.ndarray:
     s * sigmoid(-z) (since 1 - sigmoid(z) = sigmoid(-z)), is 1.93e-22 at z = +-50.
     """
     ### BEGIN SOLUTION
-    return sigmoid(z) * sigmoid(-np.asarray(z))
+    s = sigmoid(z)
+    return s * sigmoid(-np.asarray(z))  # = s (1 - s), without rounding 1 - s to 0
     ### END SOLUTION
 
 
