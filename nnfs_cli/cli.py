@@ -368,6 +368,26 @@ def list_(json_out: JsonOpt = False, workspace: WorkspaceOpt = None) -> None:
 
 @app.command()
 @_guard
+def doctor(json_out: JsonOpt = False) -> None:
+    """Show how learner code is fenced on this machine: one line per mechanism.
+
+    Exit 0 when the kernel enforces every mechanism, 1 when some fall back to the audit hook.
+    Example: nnfs doctor
+    """
+    from nnfs_cli.sandbox.kernel import mechanisms
+
+    found = mechanisms()
+    if json_out:
+        views.print_json([{"mechanism": m.name, "enforced": m.enforced, "why": m.why} for m in found])
+    else:
+        for m in found:
+            mark = "[green]enforced[/]" if m.enforced else "[yellow]not enforced[/]"
+            views.console().print(f"{mark:>28}  {m.name} [dim]({m.why})[/]", highlight=False)
+    raise typer.Exit(0 if all(m.enforced for m in found) else 1)
+
+
+@app.command()
+@_guard
 def show(topic: TopicArg) -> None:
     """Show a topic's lesson and the functions to implement.
 

@@ -91,6 +91,8 @@ def _part_cell(tests) -> Text:
         return Text("passed", style="green")
     if all(t.status == "not-implemented" for t in tests if not t.passed):
         return Text("not implemented yet", style="yellow")
+    if any(t.status == "hung" for t in tests):
+        return Text("hung", style="red")
     failed = sum(not t.passed for t in tests)
     return Text(f"failed {failed} of {len(tests)}", style="red")
 

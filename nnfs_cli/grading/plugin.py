@@ -8,10 +8,12 @@ JSON for the runner. Learner code runs only in the sandbox worker.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,21 +27,26 @@ from nnfs_cli.grading import prestart
 from nnfs_cli.grading.bugs import load_bugs, variant_module
 from nnfs_cli.grading.call_stories import ATOL, RTOL, call_story
 from nnfs_cli.grading.result import Diagnosis, TestResult
-from nnfs_cli.sandbox.client import LearnerError, LearnerRaised, Sandbox
+from nnfs_cli.sandbox.client import LearnerError, LearnerRaised, LearnerTimeout, Sandbox
 
 _CALLS = pytest.StashKey[list]()
 _REPORT = pytest.StashKey[dict]()
+# An in-process grading (runner._run_in_process) gives its progress callback here and
+# takes the results from here; a child grading writes both to --nnfs-result-fd.
+in_process_channel: dict = {}
 
 
 @dataclass
 class _State:
     topic: object
     sandbox: Sandbox
-    result_path: Path
+    result_fd: int | None
     results: list[TestResult] = field(default_factory=list)
     collect_errors: list[str] = field(default_factory=list)
     current: list | None = None
     reference: object = None
+    index: int = 0
+    total: int = 0
 
 
 _state: _State | None = None
@@ -49,7 +56,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("nnfs")
     group.addoption("--nnfs-topic", help="topic id to grade")
     group.addoption("--nnfs-target", help="the submission (.py or .ipynb)")
-    group.addoption("--nnfs-result", help="where to write the JSON results")
+    group.addoption(
+        "--nnfs-result-fd", type=int, help="pipe for progress events and the JSON results"
+    )
+    group.addoption(
+        "--nnfs-deadline", type=float, help="time.time() by which every learner call must end"
+    )
     group.addoption("--nnfs-parts", default="", help="comma-separated parts to run (default all)")
     group.addoption(
         "--nnfs-protect", action="append", default=[], help="a folder learner code may not open"
@@ -71,7 +83,61 @@ def pytest_configure(config: pytest.Config) -> None:
     protect = tuple(config.getoption("--nnfs-protect"))
     call_timeout = config.getoption("--nnfs-call-timeout")
     sandbox = prestart.take(topic, target, protect, call_timeout)
-    _state = _State(topic, sandbox, Path(config.getoption("--nnfs-result")))
+    sandbox.config.deadline = config.getoption("--nnfs-deadline")
+    sandbox.on_call = lambda call: _emit({"event": "call", "call": call})
+    result_fd = config.getoption("--nnfs-result-fd")
+    if result_fd is not None:
+        from nnfs_cli.sandbox.kernel import not_dumpable
+
+        not_dumpable()  # nothing of this user's may read the grader's memory (the reference)
+    _state = _State(topic, sandbox, result_fd)
+
+
+def private_cache() -> str:
+    """nnfs's own cache folder (mode 0700), which the fenced worker is granted nothing of."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "nnfs", f"py{sys.version_info[0]}{sys.version_info[1]}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def _private_bytecode():
+    """Graders, references and known bugs never load bytecode from beside their source.
+
+    A `.pyc` planted in graders/__pycache__ (valid source hash, rewritten asserts) would
+    replace the grader. While they are imported, bytecode is read from and written to
+    nnfs's private cache instead (pytest's assertion rewriting follows the same prefix).
+    """
+    saved = sys.pycache_prefix
+    sys.pycache_prefix = os.path.join(private_cache(), "pycache")
+    try:
+        yield
+    finally:
+        sys.pycache_prefix = saved
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session: pytest.Session):
+    with _private_bytecode():
+        yield
+
+
+def _emit(event: dict) -> None:
+    """A progress event (or, last, the results) to whoever runs the grading."""
+    if _state is None:
+        return
+    if _state.result_fd is None:
+        on_event = in_process_channel.get("on_event")
+        if event["event"] == "result":
+            in_process_channel["result"] = event
+        elif on_event is not None:
+            on_event(event)
+        return
+    data = (json.dumps(event, default=float) + "\n").encode("utf-8")
+    view = memoryview(data)
+    while view:
+        view = view[os.write(_state.result_fd, view) :]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -143,7 +209,8 @@ def _load_reference():
             f"nnfs_reference_{_state.topic.module_name}", path
         )
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        with _private_bytecode():
+            spec.loader.exec_module(module)
         _state.reference = module
     return _state.reference
 
@@ -160,10 +227,18 @@ def report(request) -> dict:
     return request.node.stash.setdefault(_REPORT, {})
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if _state is not None:
+        _state.total = len(session.items)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[_CALLS] = []
     if _state is not None:
         _state.current = item.stash[_CALLS]
+        _state.index += 1
+        _emit({"event": "test", "part": _part(item)[0], "test": item.name,
+               "index": _state.index, "total": _state.total})  # fmt: skip
 
 
 def _same(a: object, b: object) -> bool:
@@ -190,7 +265,9 @@ def _known_bug(part: str, calls: list) -> Diagnosis | None:
         return None
     reference = _load_reference()
     matches = []
-    for bug in load_bugs(_state.topic):
+    with _private_bytecode():
+        bugs = load_bugs(_state.topic)
+    for bug in bugs:
         if part not in bug.failing_parts:
             continue
         variant = variant_module(_state.topic, bug.name)
@@ -232,7 +309,13 @@ def _message(exc: BaseException) -> tuple[str, str, Diagnosis | None, dict]:
         cause = exc.__cause__ or exc.__context__
         return str(exc), "failed", exc.diagnosis or _raised_story(cause), exc.extra
     if isinstance(exc, LearnerError):
-        status = "not-implemented" if exc.not_implemented else "error"
+        status = (
+            "not-implemented"
+            if exc.not_implemented
+            else "hung"
+            if isinstance(exc, LearnerTimeout)
+            else "error"
+        )
         return str(exc), status, _raised_story(exc), {}
     if isinstance(exc, AssertionError):
         return str(exc) or "a check failed", "failed", None, {}
@@ -298,13 +381,16 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _state is None:
         return
-    # Kill the learner's process group *before* writing: nothing of theirs outlives this.
+    # Kill the learner's process group *before* reporting: nothing of theirs outlives this.
     _state.sandbox.close()
-    payload = {
-        "tests": [t.to_json() for t in _state.results],
-        "collect_errors": _state.collect_errors,
-        "learner_output_bytes": _state.sandbox.output_bytes,
-    }
-    tmp = _state.result_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, default=float), encoding="utf-8")
-    os.replace(tmp, _state.result_path)
+    _emit(
+        {
+            "event": "result",
+            "tests": [t.to_json() for t in _state.results],
+            "collect_errors": _state.collect_errors,
+            "learner_output_bytes": _state.sandbox.output_bytes,
+            "fence_missing": _state.sandbox.fence_missing or [],
+        }
+    )
+    if _state.result_fd is not None:
+        os.close(_state.result_fd)

@@ -31,7 +31,7 @@ class TestResult:
     points: float
     max_points: float
     message: str = ""
-    status: str = "passed"  # passed | failed | not-implemented | error
+    status: str = "passed"  # passed | failed | not-implemented | error | hung
     diagnosis: Diagnosis | None = None
     extra: dict = field(default_factory=dict)  # e.g. {"loss_curve": [...]} for plots
 

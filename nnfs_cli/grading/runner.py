@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from nnfs_cli.catalog import Topic
 from nnfs_cli.errors import NnfsError
 from nnfs_cli.grading import prestart
 from nnfs_cli.grading.result import Result
-from nnfs_cli.sandbox.source import read_submission
+from nnfs_cli.sandbox.client import clean, temp_folder
+from nnfs_cli.sandbox.source import BadNotebook, read_submission
 
 RUN_TIMEOUT = 300.0  # whole-run backstop; learner calls have their own, shorter limits
+# The grader's own address-space cap: it unpickles the worker's answers (each at most
+# protocol.MAX_FRAME) and, for some topics, imports torch (~0.7 GB of address space).
+GRADER_MEMORY_MB = 6144
+# Time kept, at the end of the whole-run limit, for the grader to report what it has.
+_REPORT_MARGIN = 5.0
 
 # pytest plugins a grading run never uses; each costs start-up or per-test time (the
 # unraisable-exception one runs five full garbage collections at the end of a session)
@@ -41,24 +49,68 @@ _NUMPY_PRINT = {
 }
 
 
-def _run_child(args: list[str], cwd: str, timeout: float) -> tuple[int, str]:
-    """pytest in a child process (its own session); raises TimeoutExpired after killing it."""
-    cmd = [sys.executable, "-m", "pytest", *args, "-q", "--no-header", "--tb=no", "-rN"]
+def _grader_limits() -> None:  # in the grader child, between fork and exec
+    cap = GRADER_MEMORY_MB << 20
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def _run_child(
+    args: list[str], cwd: str, timeout: float, on_event: Callable[[dict], None] | None
+) -> tuple[int, str, dict | None]:
+    """pytest in a child process (its own session): (exit code, output, results).
+
+    The results come over a pipe, never through a file a worker could find, as JSON lines:
+    progress events while the tests run, then {"event": "result", ...}. Raises
+    TimeoutExpired after killing the child.
+    """
+    read_end, write_end = os.pipe()
+    cmd = [sys.executable, "-m", "pytest", *args, "--nnfs-result-fd", str(write_end),
+           "-q", "--no-header", "--tb=no", "-rN"]  # fmt: skip
     env = os.environ | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0"}
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
     try:
-        output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    return proc.returncode, output.decode("utf-8", "replace")
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(write_end,),
+            preexec_fn=_grader_limits,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    deadline = time.monotonic() + timeout
+    output, lines, payload = [], b"", None
+    streams = {proc.stdout.fileno(): output, read_end: None}
+    try:
+        while streams:
+            left = deadline - time.monotonic()
+            ready = select.select(list(streams), [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise subprocess.TimeoutExpired(cmd, timeout)
+            for fd in ready:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    del streams[fd]
+                elif fd != read_end:
+                    output.append(chunk)
+                else:
+                    lines += chunk
+                    *done, lines = lines.split(b"\n")
+                    for line in done:
+                        event = json.loads(line)
+                        if event.get("event") == "result":
+                            payload = event
+                        elif on_event is not None:
+                            on_event(event)
+        proc.wait(timeout=max(deadline - time.monotonic(), 1))
+    finally:
+        os.close(read_end)
+        proc.stdout.close()
+    return proc.returncode, b"".join(output).decode("utf-8", "replace"), payload
 
 
-def _run_in_process(args: list[str]) -> tuple[int, str]:
+def _run_in_process(
+    args: list[str], on_event: Callable[[dict], None] | None
+) -> tuple[int, str, dict | None]:
     """pytest.main here, silent: its output is kept, nothing reaches this process's streams."""
     import contextlib
     import io
@@ -67,9 +119,13 @@ def _run_in_process(args: list[str]) -> tuple[int, str]:
     import numpy as np
     import pytest
 
+    from nnfs_cli.grading import plugin
+
     out = io.StringIO()
     saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # installed plugins cost start-up
+    plugin.in_process_channel.clear()
+    plugin.in_process_channel.update(on_event=on_event, result=None)
     try:
         with (
             contextlib.redirect_stdout(out),
@@ -85,7 +141,9 @@ def _run_in_process(args: list[str]) -> tuple[int, str]:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
-    return code, out.getvalue()
+    payload = plugin.in_process_channel.get("result")
+    plugin.in_process_channel.clear()
+    return code, out.getvalue(), payload
 
 
 def grade(
@@ -98,6 +156,7 @@ def grade(
     run_timeout: float = RUN_TIMEOUT,
     exit_first: bool = False,
     in_process: bool = False,
+    on_progress: Callable[[dict], None] | None = None,
 ) -> Result:
     """Grade `target` (a .py or .ipynb) with `topic`'s grader. Never raises for learner faults.
 
@@ -105,6 +164,12 @@ def grade(
     the learner's code runs in its sandbox worker either way. In-process saves a Python
     start-up per grading (what a notebook kernel pays once per notebook under nbgrader);
     it has no whole-run timeout, so it is for callers with their own (nbgrader's per cell).
+
+    Calls that hang cost one `call_timeout` each and the other parts are still graded,
+    as long as the whole run stays within `run_timeout`. `on_progress` is told, while the
+    tests run, {"event": "test", "part", "test", "index", "total"} as each test starts and
+    {"event": "call", "call": "relu(array (4, 3) float64)"} as each learner call is made
+    (e.g. for a spinner with the current test).
     """
     target = Path(target).resolve()
     if not target.is_file():
@@ -112,7 +177,7 @@ def grade(
     started = time.perf_counter()
     try:
         read_submission(target)
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
         what = (
             "is not UTF-8 text"
             if isinstance(e, UnicodeDecodeError)
@@ -124,17 +189,19 @@ def grade(
             and not isinstance(e, UnicodeDecodeError)
         ):
             what = "is not a valid notebook (its JSON does not parse)"
+        if isinstance(e, BadNotebook | RecursionError):
+            what = f"is not a valid notebook ({clean(e) if isinstance(e, BadNotebook) else 'nested too deeply'})"
         return Result(topic.id, str(target), [], 0.0, error=f"{target.name} {what}")
-    with tempfile.TemporaryDirectory(prefix="nnfs-grade-") as tmp:
+    deadline = time.time() + run_timeout - _REPORT_MARGIN
+    with temp_folder("grade") as tmp:
         ini = Path(tmp, "pytest.ini")
         ini.write_text("[pytest]\n", encoding="utf-8")
-        result_path = Path(tmp, "result.json")
         args = [
             str(topic.grader_path), "-p", "nnfs_cli.grading.plugin", *_PLUGINS_OFF,
             "-c", str(ini), "--rootdir", tmp, "--import-mode=importlib",
             "-W", "ignore::DeprecationWarning",
-            "--nnfs-topic", topic.id, "--nnfs-target", str(target), "--nnfs-result", str(result_path),
-            "--nnfs-call-timeout", str(call_timeout),
+            "--nnfs-topic", topic.id, "--nnfs-target", str(target),
+            "--nnfs-call-timeout", str(call_timeout), "--nnfs-deadline", repr(deadline),
         ]  # fmt: skip
         if parts:
             args += ["--nnfs-parts", ",".join(parts)]
@@ -145,12 +212,12 @@ def grade(
         if in_process:
             prestart.prestart(topic, target, tuple(str(p) for p in protect), float(call_timeout))
             try:
-                code, output = _run_in_process(args)
+                code, output, data = _run_in_process(args, on_progress)
             finally:
                 prestart.discard()
         else:
             try:
-                code, output = _run_child(args, tmp, run_timeout)
+                code, output, data = _run_child(args, tmp, run_timeout, on_progress)
             except subprocess.TimeoutExpired:
                 return Result(
                     topic.id,
@@ -159,12 +226,11 @@ def grade(
                     time.perf_counter() - started,
                     error=f"grading did not finish within {run_timeout:g} s and was stopped",
                 )
-        if not result_path.exists() or code not in (0, 1, 5):  # 5: every test deselected
+        if data is None or code not in (0, 1, 5):  # 5: every test deselected
             tail = output.strip().splitlines()[-15:]
             raise NnfsError(
                 f"the grader for {topic.id!r} failed to run (exit {code}): " + " | ".join(tail)
             )
-        data = json.loads(result_path.read_text(encoding="utf-8"))
     if data["collect_errors"] or not data["tests"]:
         if not data["collect_errors"]:
             if parts:
@@ -175,5 +241,23 @@ def grade(
         raise NnfsError(
             f"the grader for {topic.id!r} is broken: {data['collect_errors'][0].strip().splitlines()[-1]}"
         )
+    if data.get("fence_missing") and not in_process:
+        _say_once_fence_is_weaker(data["fence_missing"])
     tests = Result.from_json({"topic": topic.id, "tests": data["tests"]}).tests
     return Result(topic.id, str(target), tests, time.perf_counter() - started)
+
+
+def _say_once_fence_is_weaker(missing: list[str]) -> None:
+    """One line, once per machine (and Python), when the kernel cannot enforce the fence."""
+    from nnfs_cli.grading.plugin import private_cache
+
+    marker = Path(private_cache(), "fence-notice-shown")
+    if marker.exists():
+        return
+    print(
+        f"nnfs: this system cannot enforce {', '.join(missing)}; learner code is fenced by a "
+        "Python audit hook only, which a determined submission can get around "
+        "(`nnfs doctor` shows what is enforced)",
+        file=sys.stderr,
+    )
+    marker.touch()

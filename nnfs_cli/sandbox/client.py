@@ -7,21 +7,93 @@ learner can act on; the grading plugin turns it into the test's message.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from nnfs_cli.sandbox.protocol import ProtocolError, loads_untrusted, read_raw_frame, write_frame
+from nnfs_cli.sandbox.protocol import (
+    MAX_FRAME,
+    FrameRejected,
+    FrameTimeout,
+    ProtocolError,
+    changed,
+    decode,
+    loads_untrusted,
+    read_raw_frame,
+    write_frame,
+)
 from nnfs_cli.sandbox.source import Submission
 
 _SIGNALS = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "SIGKILL",
-            signal.SIGABRT: "an abort", signal.SIGBUS: "a bus error", signal.SIGXCPU: "its CPU-time limit"}  # fmt: skip
+            signal.SIGABRT: "an abort", signal.SIGBUS: "a bus error", signal.SIGXCPU: "its CPU-time limit",
+            signal.SIGSYS: "a system call the sandbox forbids"}  # fmt: skip
+
+
+def clean(text: object, limit: int = 2000) -> str:
+    """Learner text made safe for a terminal: control characters (ANSI escapes, carriage
+    returns, bidi overrides) shown escaped, length capped."""
+    text = str(text)[:limit]
+    return "".join(
+        c if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf") else repr(c)[1:-1]
+        for c in text
+    )
+
+
+def describe_call(name: str, args: tuple, kwargs: dict) -> str:
+    """`relu(array (4, 3) float64, alpha=0.1)`: the call that hung, without its data."""
+
+    def one(a: object) -> str:
+        if hasattr(a, "shape") and hasattr(a, "dtype"):
+            return f"array {tuple(a.shape)} {a.dtype}"
+        if isinstance(a, list | tuple | dict):
+            return f"{type(a).__name__} of {len(a)}"
+        text = repr(a)
+        return text if len(text) <= 20 else text[:17] + "..."
+
+    inner = [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(inner)})"
+
+
+# Temporary folders are named with the owner's pid, so one killed by `kill -9` is swept
+# by the next run (the owner is gone) and never by a run that is still going.
+_TMP_NAME = re.compile(r"^nnfs-(scratch|grade)-(\d+)-")
+
+
+def temp_folder(kind: str) -> tempfile.TemporaryDirectory:
+    sweep_temp_folders()
+    return tempfile.TemporaryDirectory(prefix=f"nnfs-{kind}-{os.getpid()}-")
+
+
+def sweep_temp_folders() -> None:
+    """Remove the temporary folders of nnfs runs that were killed."""
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return
+    for entry in entries:
+        m = _TMP_NAME.match(entry.name)
+        if not m or int(m.group(2)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(2)), 0)
+            continue  # its owner is alive
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 class LearnerError(Exception):
@@ -50,7 +122,7 @@ class LearnerRaised(LearnerError):
 
 
 class LearnerTimeout(LearnerError):
-    pass
+    hung = True
 
 
 class LearnerCrashed(LearnerError):
@@ -73,6 +145,9 @@ class SandboxConfig:
     cpu_seconds: int = 300  # backstop behind the wall-clock timeouts
     call_timeout: float = 10.0
     env: dict[str, str] = field(default_factory=dict)
+    deadline: float | None = None  # time.time() by which every call must be answered
+    kernel: bool = True  # ask the kernel to enforce the fence (Landlock, seccomp) when it can
+    audit_hook: bool = True  # the second layer; tests turn one layer off to prove the other
 
 
 class _Tail(threading.Thread):
@@ -109,6 +184,10 @@ def _limits(memory_mb: int, cpu_seconds: int):
     return apply
 
 
+_ENV_KEPT = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT")
+_FRAME = re.compile(r'File "(?P<file>[^"]*)", line (?P<line>\d+) in (?P<name>\w+)')
+
+
 class Sandbox:
     """One worker process at a time, restarted after a crash or a timeout."""
 
@@ -120,9 +199,11 @@ class Sandbox:
         self.functions: list[str] = []
         self.load_error: SubmissionLoadError | None = None
         self._loaded = False
-        self._timeouts: dict[str, int] = {}
-        self._scratch = tempfile.TemporaryDirectory(prefix="nnfs-scratch-")
+        self._hung: dict[str, str] = {}  # function -> the message of its first timeout
+        self._scratch = temp_folder("scratch")
         self.output_bytes = 0
+        self.fence_missing: list[str] | None = None  # what the kernel could not enforce
+        self.on_call: Callable[[str], None] | None = None  # told each call, e.g. for a spinner
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -131,29 +212,32 @@ class Sandbox:
             return
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
+        dump_r, dump_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("NNFS_", "PYTEST_"))
-        } | {
+        scratch = self._scratch.name
+        # a small environment: nothing of the grader's (its paths, NNFS_ or PYTEST_ variables)
+        env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT} | {
             # one BLAS thread: deterministic sums, small address space, no oversubscription
             "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+            "HOME": scratch, "TMPDIR": scratch, "MPLCONFIGDIR": scratch,
         } | self.config.env  # fmt: skip
+        argv = [sys.executable, "-I", "-m", "nnfs_cli.sandbox.worker"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nnfs_cli.sandbox.worker", str(to_child_r), str(from_child_w)],
+            [*argv, str(to_child_r), str(from_child_w), str(dump_w)],
             stdin=subprocess.DEVNULL,
             stdout=out_w,
             stderr=err_w,
-            pass_fds=(to_child_r, from_child_w),
+            pass_fds=(to_child_r, from_child_w, dump_w),
             start_new_session=True,
             preexec_fn=_limits(self.config.memory_mb, self.config.cpu_seconds),
-            cwd=self._scratch.name,
+            cwd=scratch,
             env=env,
         )
-        for fd in (to_child_r, from_child_w, out_w, err_w):
+        for fd in (to_child_r, from_child_w, out_w, err_w, dump_w):
             os.close(fd)
-        self._to, self._from = to_child_w, from_child_r
+        self._to, self._from, self._dump = to_child_w, from_child_r, dump_r
         self._tails = (_Tail(out_r), _Tail(err_r))
         self._loaded = False
         write_frame(
@@ -164,7 +248,9 @@ class Sandbox:
                 "module_name": self.module_name,
                 "forbidden_imports": list(self.config.forbidden_imports),
                 "protected": [str(p) for p in self.config.protected],
-                "scratch": self._scratch.name,
+                "scratch": scratch,
+                "kernel": self.config.kernel,
+                "audit_hook": self.config.audit_hook,
             },
         )
 
@@ -172,7 +258,7 @@ class Sandbox:
         """Kill the worker and everything it started (its own process group)."""
         if self.proc is None:
             return
-        for fd in (self._to, self._from):
+        for fd in (self._to, self._from, self._dump):
             try:
                 os.close(fd)
             except OSError:
@@ -182,8 +268,16 @@ class Sandbox:
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait()
+        for t in self._tails:
+            t.join(timeout=1)
         self.output_bytes += sum(t.total for t in self._tails)
         self.proc = None
+        # what the learner's code left in its scratch folder does not carry over
+        for entry in Path(self._scratch.name).iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
     def close(self) -> None:
         self.stop()
@@ -214,38 +308,72 @@ class Sandbox:
             f"your code ended the Python process (exit code {code}, e.g. os._exit) while {doing}"
         )
 
-    def _receive(self, timeout: float, doing: str) -> dict:
+    def _stuck_at(self) -> str:
+        """Where the learner's code is stuck, asked of the worker itself (a faulthandler dump)."""
+        try:
+            os.kill(self.proc.pid, signal.SIGUSR1)
+        except OSError:
+            return ""
+        dump, deadline = b"", time.monotonic() + 0.5
+        while time.monotonic() < deadline and b"\n\n" not in dump[-4:]:
+            if not select.select([self._dump], [], [], max(deadline - time.monotonic(), 0))[0]:
+                break
+            chunk = os.read(self._dump, 65536)
+            if not chunk:
+                break
+            dump += chunk
+        mine = str(self.submission.path)
+        frames = [
+            m for m in _FRAME.finditer(dump.decode("utf-8", "replace")) if m.group("file") == mine
+        ]  # innermost first
+        if not frames:
+            return ""
+        line = int(frames[0].group("line"))
+        chain = " <- ".join(f"`{m.group('name')}`" for m in frames[:4])
+        return f": it was running {self.submission.where(line)} in {chain}"
+
+    def _receive(self, timeout: float, doing: str, hang: str = "") -> dict:
         assert self.proc is not None
-        ready, _, _ = select.select([self._from], [], [], timeout)
-        if not ready:
+        try:
+            raw = read_raw_frame(self._from, time.monotonic() + timeout, MAX_FRAME)
+        except FrameTimeout:
+            where = self._stuck_at()
             self.stop()
             raise LearnerTimeout(
-                f"no answer within {timeout:g} s while {doing} (an endless loop, or far too slow?)"
-            )
-        try:
-            reply = loads_untrusted(read_raw_frame(self._from))
+                hang.format(timeout=f"{timeout:g}", where=where)
+                or f"no answer within {timeout:g} s while {doing}{where} (an endless loop, or far too slow?)"
+            ) from None
+        except FrameRejected as e:
+            self.stop()
+            raise BadResult(f"{e} while {doing}") from None
         except ProtocolError:
             raise self._death(doing) from None
+        try:
+            reply = loads_untrusted(raw)
+            if not isinstance(reply, dict) or "status" not in reply:
+                raise FrameRejected("not a reply")
+            if "result" in reply:
+                reply["result"] = decode(reply["result"])
+            if "after" in reply:
+                reply["after"] = decode(reply["after"])
         except Exception as e:  # a forged or unreadable frame
             self.stop()
-            raise BadResult(
-                f"the answer from your code could not be read ({type(e).__name__}) while {doing}"
-            ) from None
-        if not isinstance(reply, dict) or "status" not in reply:
-            self.stop()
-            raise BadResult(f"the answer from your code could not be read while {doing}")
+            detail = str(e) if isinstance(e, FrameRejected) else type(e).__name__
+            raise BadResult(f"the answer from your code could not be read ({clean(detail)}) while {doing}") from None
         return reply
 
     def _ensure_loaded(self) -> None:
         if self.load_error is not None:
             raise self.load_error
+        if self.proc is not None and self.proc.poll() is not None:
+            self.stop()  # died between calls (a thread of the submission, a signal): restart
         if self.proc is None:
             self.start()
         if self._loaded:
             return
         where = self.submission.path.name
-        # importing numpy (and torch, in later phases) under load takes a few seconds
-        load_timeout = max(10.0, 2 * self.config.call_timeout)
+        # Python and NumPy start-up on a loaded machine, then the module's own top level
+        load_timeout = max(10.0, self.config.call_timeout + 5.0)
         try:
             status = self._receive(load_timeout, f"importing {where}")
         except LearnerTimeout:
@@ -256,83 +384,122 @@ class Sandbox:
         except LearnerError as e:
             self.load_error = SubmissionLoadError(f"{where} does not import: {e}")
             raise self.load_error from None
+        self.fence_missing = list(status.get("fence_missing") or [])
         if status["status"] == "ok":
-            self.functions = list(status["functions"])
+            self.functions = [clean(f, 200) for f in status["functions"]]
             self._loaded = True
             return
         at = self.submission.where(status.get("line", 0))
         if status["status"] == "syntax":
-            msg = f"{where} has a syntax error at {at}: {status['message']}"
+            msg = f"{where} has a syntax error at {at}: {clean(status['message'])}"
         else:
-            msg = f"{where} does not import: {status['type']} at {at}: {status['message']}"
+            msg = f"{where} does not import: {clean(status['type'], 200)} at {at}: {clean(status['message'])}"
         self.stop()
         self.load_error = SubmissionLoadError(msg)
         raise self.load_error
+
+    def _budget(self, timeout: float, call: str) -> float:
+        """The call's own limit, cut to what the whole run has left."""
+        if self.config.deadline is None:
+            return timeout
+        left = self.config.deadline - time.time()
+        if left < 1.0:
+            raise LearnerTimeout(
+                f"{call} was not run: earlier calls that hung used up the whole check's time"
+            )
+        return min(timeout, left)
 
     # -- calling ----------------------------------------------------------------------
     def call(
         self, name: str, args: tuple = (), kwargs: dict | None = None, timeout: float | None = None
     ):
         """Call learner function `name` on (pickled copies of) args; return its result."""
+        kwargs = kwargs or {}
         timeout = timeout or self.config.call_timeout
-        if self._timeouts.get(name, 0) >= 1:
-            # one strike: a hang costs one timeout, not one per test
-            raise LearnerTimeout(
-                f"`{name}` did not return in time earlier in this check, so nnfs no longer waits for it"
-            )
+        if name in self._hung:
+            # one strike: a hang costs one timeout, and its message is given once
+            raise LearnerTimeout(f"`{name}` hung earlier in this check (see above), so it was not called again")
         self._ensure_loaded()
         if name not in self.functions:
             raise MissingFunction(
                 f"your file has no function `{name}` (found: {', '.join(self.functions) or 'none'})"
             )
+        shown = describe_call(name, args, kwargs)
+        timeout = self._budget(timeout, shown)
+        if self.on_call is not None:
+            self.on_call(shown)
         doing = f"running `{name}`"
-        write_frame(self._to, {"name": name, "args": tuple(args), "kwargs": kwargs or {}})
-        started = time.perf_counter()
         try:
-            reply = self._receive(timeout, doing)
-        except LearnerTimeout:
-            self._timeouts[name] = self._timeouts.get(name, 0) + 1
+            write_frame(self._to, {"name": name, "args": tuple(args), "kwargs": kwargs})
+        except OSError:  # the worker died while we were writing
+            raise self._death(doing) from None
+        started = time.perf_counter()
+        hang = f"no answer within {{timeout}} s from {shown}{{where}} (an endless loop, or far too slow?)"
+        try:
+            reply = self._receive(timeout, doing, hang)
+        except LearnerTimeout as e:
+            self._hung[name] = str(e)
             raise
         self.last_call_seconds = time.perf_counter() - started
         status = reply["status"]
         if status == "ok":
-            if reply.get("mutated"):
+            mutated = self._mutated(args, kwargs, reply.get("after"))
+            if mutated or reply.get("mutated"):
+                what = mutated or [clean(m, 100) for m in reply["mutated"]]
                 raise InputMutated(
-                    f"`{name}` modified its input in place ({', '.join(reply['mutated'])}); "
+                    f"`{name}` modified its input in place ({', '.join(what)}); "
                     "work on a copy (e.g. x = x.copy()) or build a new array"
                 )
             return reply["result"]
         if status == "missing":
             raise MissingFunction(f"your file has no function `{name}`")
         if status == "badresult":
-            raise BadResult(f"`{name}` {reply['message']}")
+            raise BadResult(f"`{name}` {clean(reply['message'])}")
         if status == "raised":
-            frames = reply.get("frames") or []
-            at = f" at {self.submission.where(frames[-1][0])} (`{frames[-1][2]}`)" if frames else ""
-            if reply["type"] == "NotImplementedError":
-                raise LearnerRaised(
-                    f"`{name}` is not implemented yet (it raises NotImplementedError)",
-                    "NotImplementedError",
-                )
-            if reply["type"] == "SystemExit":
-                raise LearnerRaised(
-                    f"`{name}` called sys.exit(){at}: a function should return its result",
-                    "SystemExit",
-                )
-            if reply["type"] == "RecursionError":
-                raise LearnerRaised(
-                    f"`{name}` recursed too deeply{at}: is there a missing base case?",
-                    "RecursionError",
-                )
-            if reply["type"] == "MemoryError":
-                raise LearnerRaised(
-                    f"`{name}` used more memory than allowed ({self.config.memory_mb} MiB){at}",
-                    "MemoryError",
-                )
-            raise LearnerRaised(
-                f"`{name}` raised {reply['type']}{at}: {reply['message']}",
-                reply["type"],
-                reply.get("forbidden", False),
-                str(reply["message"]),
-            )
+            return self._raised(name, reply)
         raise BadResult(f"unexpected answer from the worker while {doing}")
+
+    @staticmethod
+    def _mutated(args: tuple, kwargs: dict, after: object) -> list[str]:
+        """The inputs the call changed, compared here where the submission cannot reach."""
+        names = [f"argument {i + 1}" for i in range(len(args))] + list(kwargs)
+        before = list(args) + list(kwargs.values())
+        if not isinstance(after, list) or len(after) != len(before):
+            return ["its inputs"] if any(isinstance(b, list | dict | tuple) or hasattr(b, "shape") for b in before) else []
+        return [
+            n
+            for n, b, a in zip(names, before, after)
+            if (isinstance(b, list | dict | tuple) or hasattr(b, "shape")) and changed(b, a)
+        ]
+
+    def _raised(self, name: str, reply: dict):
+        frames = reply.get("frames") or []
+        kind = clean(reply.get("type"), 200)
+        at = ""
+        if frames:
+            line, _, code = frames[-1][:3]
+            at = f" at {self.submission.where(int(line))} (`{clean(code, 300)}`)"
+        if kind == "NotImplementedError":
+            raise LearnerRaised(
+                f"`{name}` is not implemented yet (it raises NotImplementedError)",
+                "NotImplementedError",
+            )
+        if kind == "SystemExit":
+            raise LearnerRaised(
+                f"`{name}` called sys.exit(){at}: a function should return its result",
+                "SystemExit",
+            )
+        if kind == "RecursionError":
+            raise LearnerRaised(
+                f"`{name}` recursed too deeply{at}: is there a missing base case?",
+                "RecursionError",
+            )
+        if kind == "MemoryError":
+            raise LearnerRaised(
+                f"`{name}` used more memory than allowed ({self.config.memory_mb} MiB){at}",
+                "MemoryError",
+            )
+        message = clean(reply.get("message"))
+        raise LearnerRaised(
+            f"`{name}` raised {kind}{at}: {message}", kind, bool(reply.get("forbidden")), message
+        )

@@ -1,8 +1,11 @@
 """The worker: the only process that runs learner code.
 
-Started by `nnfs_cli.sandbox.client.Sandbox` with two pipe descriptors. It reads one
-trusted init frame, fences itself in with an audit hook (PEP 578 hooks cannot be removed
-from Python code), loads the submission and then answers call requests until closed.
+Started by `nnfs_cli.sandbox.client.Sandbox` as `python -I -m nnfs_cli.sandbox.worker`
+(isolated: no PYTHONPATH, no user site, not even the working folder on sys.path, so no
+file beside the submission can shadow a module) with three pipe descriptors. It reads one
+trusted init frame, imports NumPy, asks the kernel to fence it in (`kernel.enforce`:
+Landlock and seccomp), adds an audit hook as a second layer that also gives clear
+messages, loads the submission and then answers call requests until closed.
 """
 
 from __future__ import annotations
@@ -11,19 +14,27 @@ import copy
 import os
 import sys
 import traceback
-from pathlib import Path
 
-from nnfs_cli.sandbox.protocol import read_raw_frame, write_frame
+from nnfs_cli.sandbox.protocol import changed as _changed
+from nnfs_cli.sandbox.protocol import encode, read_raw_frame, write_frame
 
 _SPAWN_EVENTS = (
     "os.system", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec",
-    "subprocess.Popen", "pty.spawn",
+    "subprocess.Popen", "pty.spawn", "os.mkfifo", "os.mknod", "os.pidfd_open",
 )  # fmt: skip
 _MUTATE_EVENTS = (
     "os.remove", "os.rename", "os.rmdir", "os.chmod", "os.chown", "os.truncate",
     "os.link", "os.symlink", "os.mkdir", "shutil.rmtree", "shutil.move", "os.utime",
 )  # fmt: skip
-_NET_EVENTS = ("socket.connect", "socket.bind", "socket.sendto")
+_NET_EVENTS = (
+    "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+    "socket.__new__",
+)
+# where each file-changing event carries its dir_fd arguments (a path relative to an open
+# folder, which the hook cannot resolve: refused outright) and its paths
+_DIR_FDS = {"os.remove": (1,), "os.rmdir": (1,), "os.rename": (2, 3), "os.link": (2, 3),
+            "os.symlink": (2,), "os.mkdir": (2,), "os.chmod": (2,), "os.chown": (3,), "os.utime": (3,)}
+_PATHS = {"os.rename": (0, 1), "os.link": (0, 1), "os.symlink": (1,)}  # fmt: skip
 
 
 class Forbidden(PermissionError):
@@ -62,7 +73,9 @@ def _install_fence(forbidden_imports: frozenset[str], protected: tuple[str, ...]
         elif event in _SPAWN_EVENTS:
             raise Forbidden("nnfs: an exercise may not start other processes")
         elif event in _MUTATE_EVENTS:
-            if not inside(args[0], (scratch,)):
+            if any(i < len(args) and args[i] not in (None, -100) for i in _DIR_FDS.get(event, ())):
+                raise Forbidden("nnfs: an exercise may not change files through a folder descriptor")
+            if not all(inside(args[i], (scratch,)) for i in _PATHS.get(event, (0,))):
                 raise Forbidden("nnfs: an exercise may not change files")
         elif event in ("os.kill", "os.killpg"):
             if event == "os.killpg" or args[0] not in (me, 0):
@@ -107,33 +120,6 @@ def _snapshot(args: tuple, kwargs: dict) -> list[tuple[str, object, object]]:
         for n, a in named
         if isinstance(a, np.ndarray | list | dict | tuple)
     ]
-
-
-def _changed(before: object, after: object) -> bool:
-    import numpy as np
-
-    try:
-        if isinstance(before, np.ndarray):
-            return (
-                not isinstance(after, np.ndarray)
-                or before.shape != after.shape
-                or not np.array_equal(before, after, equal_nan=True)
-            )
-        if isinstance(before, list | tuple):
-            return (
-                type(before) is not type(after)
-                or len(before) != len(after)
-                or any(_changed(b, a) for b, a in zip(before, after))
-            )
-        if isinstance(before, dict):
-            return (
-                not isinstance(after, dict)
-                or before.keys() != after.keys()
-                or any(_changed(before[k], after[k]) for k in before)
-            )
-        return bool(before != after)
-    except Exception:
-        return True
 
 
 def _learner_frames(tb, filename: str) -> list[tuple[int, str, str]]:
@@ -193,35 +179,95 @@ def _call(module: object, request: dict, filename: str) -> dict:
         return {"status": "badresult", "message": f"returned {e}, which is not plain data"}
 
 
+def _after(request: dict, plain) -> list:
+    """Each mutable input as it is now (None for the others; "?" if no longer plain data)."""
+
+    def now(a: object) -> object:
+        if not isinstance(a, list | dict | tuple) and type(a).__name__ != "ndarray":
+            return None
+        try:
+            return plain(a)
+        except TypeError:
+            return "\x00nnfs:not-plain"
+
+    return [now(a) for a in request["args"]] + [now(v) for v in request["kwargs"].values()]
+
+
+def _readable_roots() -> list[str]:
+    """What the worker may read once fenced: Python, its packages and nnfs_cli, nothing else.
+
+    A checkout on sys.path (an editable install) holds tests/ with correct alternative
+    solutions beside solutions/ and graders/: of it only the nnfs_cli package is granted.
+    Protected folders inside what is granted (a wheel's content/) are cut out by `kernel`.
+    """
+    import nnfs_cli
+
+    package = os.path.dirname(os.path.realpath(nnfs_cli.__file__))
+    checkout = os.path.dirname(package)
+    roots = [p for p in sys.path if p and os.path.realpath(p) != checkout]
+    roots += [sys.prefix, sys.base_prefix, sys.exec_prefix, package]
+    # shared libraries an extension module may load later, and what the loader reads
+    roots += ["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/etc/ld.so.cache", "/dev/urandom"]
+    return roots
+
+
+def _fence(init: dict, scratch: str) -> list[str]:
+    """Kernel fence first (when the machine has one), then the audit hook; returns what is missing."""
+    from nnfs_cli.sandbox import kernel
+
+    protected = tuple(os.path.realpath(p) for p in init["protected"])
+    missing = ["landlock", "seccomp"]
+    if init.get("kernel", True):
+        try:
+            missing = kernel.enforce(_readable_roots(), protected, scratch)
+        except OSError as e:  # a kernel that refuses: the audit hook still stands
+            missing = [f"kernel fence failed: {e}"]
+    if init.get("audit_hook", True):
+        _install_fence(frozenset(init["forbidden_imports"]), protected, scratch)
+    return missing
+
+
 def main() -> None:
-    in_fd, out_fd = int(sys.argv[1]), int(sys.argv[2])
+    in_fd, out_fd, dump_fd = (int(a) for a in sys.argv[1:4])
+    import faulthandler
+    import linecache
     import pickle
+    import signal
 
     init = pickle.loads(read_raw_frame(in_fd))
     scratch = os.path.realpath(init["scratch"])
     os.chdir(scratch)
-    sys.path.insert(0, str(Path(init["filename"]).parent))
+    # on a timeout the grader asks where the learner's code is stuck before killing us
+    faulthandler.register(signal.SIGUSR1, file=os.fdopen(dump_fd, "w"), all_threads=False)
     import numpy  # noqa: F401 - loaded before the fence: numpy reads files while importing
 
-    _install_fence(
-        frozenset(init["forbidden_imports"]),
-        tuple(os.path.realpath(p) for p in init["protected"]),
-        scratch,
-    )
+    # tracebacks show the learner's lines, which the fenced worker can no longer read
+    source = init["source"]
+    linecache.cache[init["filename"]] = (len(source), None, source.splitlines(True), init["filename"])
+    fence_missing = _fence(init, scratch)
     module, status = _load(init)
+    status["fence_missing"] = fence_missing
     write_frame(out_fd, status)
     if module is None:
         return
+    # bound here, so a submission that patches this module's globals changes nothing below
+    call, plain, after, read, write = _call, _plain, _after, read_raw_frame, write_frame
+    filename = init["filename"]
     while True:
         try:
-            request = pickle.loads(read_raw_frame(in_fd))
+            request = pickle.loads(read(in_fd))
         except Exception:
             return  # the grader closed the channel: we are done
         try:
-            reply = _call(module, request, init["filename"])
-            write_frame(out_fd, reply)
-        except Exception as e:  # pickling the reply failed
-            write_frame(
+            reply = call(module, request, filename)
+            # the inputs as they are after the call: the grader compares them with what it
+            # sent (a check the submission cannot patch); plain data only
+            reply["after"] = encode(after(request, plain))
+            if "result" in reply:
+                reply["result"] = encode(reply["result"])
+            write(out_fd, reply)
+        except Exception as e:  # the reply is not plain data, or could not be pickled
+            write(
                 out_fd,
                 {
                     "status": "badresult",

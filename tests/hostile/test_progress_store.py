@@ -148,3 +148,56 @@ def test_installed_command_reports_bad_input_without_traceback(ws):
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.startswith("error:")
     r = nnfs_process("frobnicate")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def _make(kind: str, path):
+    import os
+
+    path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "symlink":
+        target = path.with_name("elsewhere.json")
+        target.write_text(json.dumps({"version": 1, "topics": {}}))
+        path.symlink_to(target)
+
+
+@pytest.mark.parametrize("name", ["progress.json", "progress.lock"])
+@pytest.mark.parametrize("kind", ["fifo", "folder", "symlink"])
+def test_a_store_file_that_is_not_a_file_is_one_line_exit_2_never_a_hang(ws, name, kind):
+    """A FIFO would block an open forever, a folder or a link is not ours: never followed."""
+    _make(kind, ws / ".nnfs" / name)
+    started = time.monotonic()
+    r = nnfs_process("hint", THEORY.id, "-w", str(ws), timeout=60)
+    assert time.monotonic() - started < 30
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0] and "move it aside" in lines[0], lines
+
+
+def test_fifos_at_temporary_names_are_never_opened(ws):
+    import os
+
+    for i in range(50):  # the old scheme used .progress.<pid>.tmp
+        os.mkfifo(ws / ".nnfs" / f".progress.{i}.tmp")
+    r = nnfs_process("hint", THEORY.id, "-w", str(ws), timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["[" * 100_000 + "]" * 100_000,
+     json.dumps({"version": 1, "topics": {"calculus": {"attempts": 5, "attempt_count": "x"}}}),
+     json.dumps({"version": 1, "topics": {"calculus": {"first_pass": "yesterday"}}}),
+     json.dumps({"version": 1, "topics": {"calculus": {"attempts": [{"score": "full"}]}}})],
+    ids=["deeply-nested", "wrong-field-types", "first-pass-text", "score-text"],
+)  # fmt: skip
+def test_well_formed_json_of_the_wrong_shape_is_set_aside(ws, content):
+    (ws / ".nnfs" / "progress.json").write_text(content, encoding="utf-8")
+    r = nnfs_process("check", THEORY.id, "--solution", "-w", str(ws), timeout=120)
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    r = nnfs_process("progress", "-w", str(ws), timeout=60)
+    assert r.returncode == 0 and "Traceback" not in r.stderr
+    assert list((ws / ".nnfs").glob("progress.json.corrupt-*"))
