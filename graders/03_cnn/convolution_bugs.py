@@ -29,10 +29,14 @@ BUGS = [
         hint="H_out uses the first number of each pair (sh, ph, dh) and kH; W_out the second ones and kW",
         code=edited(
             SHAPE,
-            ("h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0]",
-             "h + 2 * padding[1] - dilation[1] * (kh - 1) - 1) // stride[1]"),
-            ("w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1]",
-             "w + 2 * padding[0] - dilation[0] * (kw - 1) - 1) // stride[0]"),
+            (
+                "h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0]",
+                "h + 2 * padding[1] - dilation[1] * (kh - 1) - 1) // stride[1]",
+            ),
+            (
+                "w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1]",
+                "w + 2 * padding[0] - dilation[0] * (kw - 1) - 1) // stride[0]",
+            ),
         ),  # fmt: skip
         fails=SHAPE_AND_NAIVE,
     ),
@@ -97,7 +101,9 @@ BUGS = [
         name="im2col-true-convolution",
         function="conv2d",
         hint=CONVENTION,
-        code=edited(FAST, ("np.tensordot(windows, w,", "np.tensordot(windows, w[:, :, ::-1, ::-1],")),
+        code=edited(
+            FAST, ("np.tensordot(windows, w,", "np.tensordot(windows, w[:, :, ::-1, ::-1],")
+        ),
     ),
     KnownBug(
         # The H and W strides swapped when slicing the window grid.
@@ -121,7 +127,9 @@ BUGS = [
         name="unpad-negative-slice",
         function="conv2d_backward",
         hint="with padding 0, a[0:-0] is empty: crop with [ph:ph + H, pw:pw + W] instead of [ph:-ph, pw:-pw]",
-        code=edited(BACKWARD, ("dxp[:, :, ph : ph + h, pw : pw + wd]", "dxp[:, :, ph:-ph, pw:-pw]")),
+        code=edited(
+            BACKWARD, ("dxp[:, :, ph : ph + h, pw : pw + wd]", "dxp[:, :, ph:-ph, pw:-pw]")
+        ),
     ),
     KnownBug(
         # The padded gradient cropped from its top-left corner: right only when padding is 0.
@@ -154,7 +162,9 @@ BUGS = [
         function="conv2d_backward",
         hint="dx sends dout[n, o, i, j] * w[o] back onto the window it came from, w as stored; "
         "the 180-degree rotation appears only if you write dx as a full cross-correlation of dout",
-        code=edited(BACKWARD, ("np.tensordot(dout, w, axes", "np.tensordot(dout, w[:, :, ::-1, ::-1], axes")),
+        code=edited(
+            BACKWARD, ("np.tensordot(dout, w, axes", "np.tensordot(dout, w[:, :, ::-1, ::-1], axes")
+        ),
     ),
     KnownBug(
         # The scatter into dxp assigns: windows that overlap (stride < kernel) keep only the last.
