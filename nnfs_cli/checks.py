@@ -90,14 +90,33 @@ def _maybe_array(a: object) -> object:
     )
 
 
-def tolerances(*arrays: np.ndarray, rtol: float, atol: float) -> tuple[float, float]:
-    """Loosen to float32 precision when either side was computed in float32 (a correct choice)."""
-    if any(
-        isinstance(a, np.ndarray | np.generic) and a.dtype in (np.float32, np.float16)
-        for a in map(_maybe_array, arrays)
-    ):
+def _low_precision(a: object) -> bool:
+    return isinstance(a, np.ndarray | np.generic) and a.dtype in (np.float32, np.float16)
+
+
+def tolerances(*question: object, rtol: float, atol: float) -> tuple[float, float]:
+    """The check's tolerances, from the question (expected values, inputs), never the answer.
+
+    A question asked in float32 (an input, or the expected values, in float32 or float16) is
+    compared at float32 precision. A float32 answer to a float64 question is compared at
+    float64 precision: the answer's dtype is the learner's choice, so it cannot loosen the
+    check (else any error below 2e-5 would pass by returning float32); `dtype_note` tells
+    the learner why when that is what failed.
+    """
+    if any(_low_precision(a) for a in map(_maybe_array, question)):
         return max(rtol, FLOAT32_RTOL), max(atol, FLOAT32_ATOL)
     return rtol, atol
+
+
+def dtype_note(got: object, rtol: float) -> str:
+    """Why a float32 answer failed a float64 check (empty when that is not the case)."""
+    if not _low_precision(got) or rtol >= FLOAT32_RTOL:
+        return ""
+    return (
+        f"your result is {got.dtype} but the question is float64, so it is checked at float64 "
+        f"precision (rtol={rtol:g}; {got.dtype} keeps only ~{7 if got.dtype == np.float32 else 3} "
+        "significant digits): compute in the inputs' dtype"
+    )
 
 
 def assert_shape(
@@ -142,7 +161,8 @@ def assert_close(
     """Values of `got` equal `expected` elementwise: |got - exp| <= atol + rtol |exp|.
 
     Default tolerances are for float64 against a float64 reference (exact math, rounding
-    only). A float32 result is compared at float32 precision. `others` are the other
+    only). A float32 question (inputs or expected values) is compared at float32 precision;
+    a float32 answer to a float64 question is not (see `tolerances`). `others` are the other
     expected outputs of the same call (to recognise swapped returns), `inputs` the inputs
     (to recognise an input returned unchanged), `batch` the batch size (to name 1/N).
     """
@@ -159,9 +179,7 @@ def assert_close(
             on=on,
             diagnosis=shape_story(arr.shape, exp.shape),
         )
-    rtol, atol = tolerances(
-        arr, np.asarray(expected), *(inputs or {}).values(), rtol=rtol, atol=atol
-    )
+    rtol, atol = tolerances(np.asarray(expected), *(inputs or {}).values(), rtol=rtol, atol=atol)
     val = arr.astype(np.float64)
     with np.errstate(invalid="ignore"):
         ok = np.isclose(val, exp, rtol=rtol, atol=atol, equal_nan=True)
@@ -184,6 +202,7 @@ def assert_close(
         err = np.where(ok, 0.0, np.abs(val - exp))
         idx = np.unravel_index(int(np.argmax(err)), val.shape) if val.ndim else ()
         detail = f"{int((~ok).sum())} of {val.size} values differ (tolerance rtol={rtol:g}, atol={atol:g})"
+    hint = dtype_note(arr, rtol) or hint
     raise _mismatch(
         f"{what}: wrong values", detail, on, ("expected", exp), ("got", val), idx, hint, diag
     )

@@ -123,8 +123,17 @@ class _Lock:
         self.path, self.timeout, self.fd = path, timeout, None
 
     def __enter__(self) -> _Lock:
-        import fcntl
+        try:
+            import fcntl
+        except ImportError:  # Windows: filelock's lock, with the same timeout
+            from filelock import FileLock, Timeout
 
+            self.fd = FileLock(str(self.path), timeout=self.timeout)
+            try:
+                self.fd.acquire()
+            except Timeout:
+                raise self._busy() from None
+            return self
         fd = _open_regular(self.path, os.O_RDWR | os.O_CREAT)
         deadline = time.monotonic() + self.timeout
         while True:
@@ -134,15 +143,19 @@ class _Lock:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
-                    raise NnfsError(
-                        f"another nnfs is holding {self.path} for more than {self.timeout:g} s; try again"
-                    ) from None
+                    raise self._busy() from None
                 time.sleep(0.02)
         self.fd = fd
         return self
 
+    def _busy(self) -> NnfsError:
+        return NnfsError(f"another nnfs is holding {self.path} for more than {self.timeout:g} s; try again")
+
     def __exit__(self, *exc) -> None:
-        os.close(self.fd)  # closing the descriptor releases the lock
+        if isinstance(self.fd, int):
+            os.close(self.fd)  # closing the descriptor releases the lock
+        else:
+            self.fd.release()
         self.fd = None
 
 

@@ -120,9 +120,11 @@ def test_failures_carry_the_diagnosis_and_a_teaching_message():
     assert info.value.diagnosis.name == "transposed"
 
 
-def test_float32_results_are_compared_at_float32_precision():
-    x32 = E.astype(np.float32)
-    assert_close(x32, E, "float32 result")  # rounding to float32 is not an error
+def test_tolerances_follow_the_question_not_the_answer():
+    off = (E * (1 + 5e-6)).astype(np.float32)  # wrong by more than float64 rounding
+    assert_close(off, E.astype(np.float32), "float32 question")  # float32 precision there
+    with pytest.raises(GradeFailure, match="float32 but the question is float64"):
+        assert_close(off, E, "float32 answer to a float64 question")  # it cannot loosen one
     with pytest.raises(GradeFailure):
         assert_close(
             E * (1 + 1e-6), E, "float64 result off by 1e-6 relative"

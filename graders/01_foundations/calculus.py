@@ -400,6 +400,7 @@ def test_trajectory_from_float32_start(learner, ref, name):
         _run(getattr(ref, name), name, obj.bowl_grad, x0, lr, beta, steps),
         f"{name}: the trajectory",
         on=label,
+        inputs={"x0": x0},  # a float32 question: compared at float32 precision
     )
 
 

@@ -149,7 +149,7 @@ def test_softmax_sums_to_one(learner):
         assert_close(
             np.sum(
                 got, axis=axis
-            ),  # in the learner's dtype: a float32 sum is judged at float32 precision
+            ),  # float64 logits: a float32 answer is held to float64 (checks.tolerances)
             np.ones(reduced(shape, axis)),
             f"sum of softmax(z, axis={axis}) along axis {axis}",
             on=on,
@@ -209,6 +209,7 @@ def test_softmax_family_is_stable(learner, ref, name, request):
             getattr(ref, name)(as64(z), axis=axis),
             f"{name}(z, axis={axis}) for large logits",
             on=f"z = {z_text} ({z.dtype}), axis={axis}",
+            inputs={"z": z},
             large_input=True,
             hint={
                 "logsumexp": "exp(1000) is inf: subtract the max along `axis` first, then add it back",
@@ -261,6 +262,7 @@ def test_information_values(learner, ref, name, dtype, points, request):
             info_call(ref, name, as64(p), as64(q), axis),
             f"{name}(..., axis={axis})",
             on=info_inputs(name, p, q, axis) + " (p has exact zeros: 0 log 0 counts as 0)",
+            inputs={"p": p},
             hint=INFO_HINTS[name] + "; np.log(0) * 0 is NaN, so mask the zeros of p",
         )
 
@@ -413,6 +415,7 @@ def test_gaussian_mle_values(learner, ref, dtype, points, request):
             exp_mean,
             "gaussian_mle(x): mean",
             on=on,
+            inputs={"x": x},
             batch=shape[0],
             others={"var": exp_var},
             hint="the mean over the samples, axis 0",
@@ -422,6 +425,7 @@ def test_gaussian_mle_values(learner, ref, dtype, points, request):
             exp_var,
             "gaussian_mle(x): var",
             on=on,
+            inputs={"x": x},
             batch=shape[0],
             others={"mean": exp_mean},
             hint="var = mean((x - mean)**2) over axis 0: divide by N (the MLE), not N - 1",
@@ -474,12 +478,13 @@ def test_gaussian_mle_is_stable_far_from_zero(learner, ref):
         )
         mean, var = pair(learner.gaussian_mle(x), "gaussian_mle(x)", on)
         exp_mean, exp_var = ref.gaussian_mle(as64(x))
-        assert_close(mean, exp_mean, "gaussian_mle(x): mean far from zero", on=on)
+        assert_close(mean, exp_mean, "gaussian_mle(x): mean far from zero", on=on, inputs={"x": x})
         assert_close(
             var,
             exp_var,
             "gaussian_mle(x): var far from zero",
             on=on,
+            inputs={"x": x},
             hint="compute mean((x - mean)**2) in the input's precision: mean(x**2) - mean(x)**2 "
             "subtracts two numbers of ~1e12 (and float32 keeps 7 digits): the variance of ~1 is lost",
         )

@@ -494,14 +494,13 @@ def test_dropout_scaling_matches_torch(learner):
             on=on,
         )
         out = np.asarray(out)
-        ratio = out[kept] / x[kept].astype(
-            out.dtype
-        )  # in the learner's dtype, so float32 is judged as float32
+        ratio = out[kept] / x[kept].astype(out.dtype)  # in the learner's dtype
         assert_close(
             ratio,
             np.full(ratio.shape, scale),
             f"dropout_forward: out / x on the kept units (torch: {scale:.6g})",
             on=on,
+            inputs={"x": x},  # x's dtype is the question's: float32 is judged as float32
             hint="torch.nn.Dropout(p) drops with probability p and multiplies what it keeps by 1 / (1 - p)",
         )
 

@@ -62,6 +62,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--nnfs-deadline", type=float, help="time.time() by which every learner call must end"
     )
+    group.addoption(
+        "--nnfs-progress", action="store_true", help="send an event for every learner call"
+    )
     group.addoption("--nnfs-parts", default="", help="comma-separated parts to run (default all)")
     group.addoption(
         "--nnfs-protect", action="append", default=[], help="a folder learner code may not open"
@@ -84,7 +87,8 @@ def pytest_configure(config: pytest.Config) -> None:
     call_timeout = config.getoption("--nnfs-call-timeout")
     sandbox = prestart.take(topic, target, protect, call_timeout)
     sandbox.config.deadline = config.getoption("--nnfs-deadline")
-    sandbox.on_call = lambda call: _emit({"event": "call", "call": call})
+    if config.getoption("--nnfs-progress") or in_process_channel.get("on_event"):
+        sandbox.on_call = lambda call: _emit({"event": "call", "call": call})
     result_fd = config.getoption("--nnfs-result-fd")
     if result_fd is not None:
         from nnfs_cli.sandbox.kernel import not_dumpable
@@ -109,12 +113,13 @@ def _private_bytecode():
     replace the grader. While they are imported, bytecode is read from and written to
     nnfs's private cache instead (pytest's assertion rewriting follows the same prefix).
     """
-    saved = sys.pycache_prefix
+    saved = sys.pycache_prefix, sys.dont_write_bytecode
     sys.pycache_prefix = os.path.join(private_cache(), "pycache")
+    sys.dont_write_bytecode = False  # our own folder: cached even where PYTHONDONTWRITEBYTECODE is set
     try:
         yield
     finally:
-        sys.pycache_prefix = saved
+        sys.pycache_prefix, sys.dont_write_bytecode = saved
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -237,6 +242,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if _state is not None:
         _state.current = item.stash[_CALLS]
         _state.index += 1
+        if _state.result_fd is not None and not item.config.getoption("--nnfs-progress"):
+            return  # nobody is listening: no event per test
         _emit({"event": "test", "part": _part(item)[0], "test": item.name,
                "index": _state.index, "total": _state.total})  # fmt: skip
 

@@ -205,6 +205,8 @@ def grade(
         ]  # fmt: skip
         if parts:
             args += ["--nnfs-parts", ",".join(parts)]
+        if on_progress is not None:
+            args.append("--nnfs-progress")
         if exit_first:  # the audit only needs to know whether anything fails
             args.append("-x")
         for p in protect:

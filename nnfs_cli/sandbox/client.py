@@ -333,15 +333,16 @@ class Sandbox:
         return f": it was running {self.submission.where(line)} in {chain}"
 
     def _receive(self, timeout: float, doing: str, hang: str = "") -> dict:
+        """The worker's next reply; `hang` is the call to name if none comes in time."""
         assert self.proc is not None
         try:
             raw = read_raw_frame(self._from, time.monotonic() + timeout, MAX_FRAME)
         except FrameTimeout:
             where = self._stuck_at()
             self.stop()
+            what = f"from {hang}" if hang else f"while {doing}"
             raise LearnerTimeout(
-                hang.format(timeout=f"{timeout:g}", where=where)
-                or f"no answer within {timeout:g} s while {doing}{where} (an endless loop, or far too slow?)"
+                f"no answer within {timeout:g} s {what}{where} (an endless loop, or far too slow?)"
             ) from None
         except FrameRejected as e:
             self.stop()
@@ -434,9 +435,8 @@ class Sandbox:
         except OSError:  # the worker died while we were writing
             raise self._death(doing) from None
         started = time.perf_counter()
-        hang = f"no answer within {{timeout}} s from {shown}{{where}} (an endless loop, or far too slow?)"
         try:
-            reply = self._receive(timeout, doing, hang)
+            reply = self._receive(timeout, doing, hang=shown)
         except LearnerTimeout as e:
             self._hung[name] = str(e)
             raise

@@ -73,7 +73,7 @@ def _install_fence(forbidden_imports: frozenset[str], protected: tuple[str, ...]
         elif event in _SPAWN_EVENTS:
             raise Forbidden("nnfs: an exercise may not start other processes")
         elif event in _MUTATE_EVENTS:
-            if any(i < len(args) and args[i] not in (None, -100) for i in _DIR_FDS.get(event, ())):
+            if any(i < len(args) and args[i] not in (None, -1, -100) for i in _DIR_FDS.get(event, ())):
                 raise Forbidden("nnfs: an exercise may not change files through a folder descriptor")
             if not all(inside(args[i], (scratch,)) for i in _PATHS.get(event, (0,))):
                 raise Forbidden("nnfs: an exercise may not change files")

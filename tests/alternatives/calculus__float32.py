@@ -1,4 +1,5 @@
-"""A correct calculus computed in float32 wherever the exercise allows it.
+"""[Computed in the question's dtype: float32 when every floating input is float32, else
+float64; a float32 answer to a float64 question is graded at float64.] A correct calculus computed in float32 wherever the exercise allows it.
 
 Only numerical_gradient stays in float64 (its docstring requires it: x + 1e-5 is rounded
 in float32). The hand-derived gradients use other valid formulas (1 - tanh^2 as 1/cosh^2,
@@ -6,9 +7,33 @@ the sigmoid as (1 + tanh(z/2)) / 2), and the optimisers keep float32 iterates.
 """
 
 import numpy as np
+import functools
 
-F32 = np.float32
+F32 = np.float32  # the dtype of the current call, set by _in_inputs_dtype
 
+
+def _floating(x):
+    if isinstance(x, np.ndarray | np.floating):
+        return [x.dtype] if np.issubdtype(x.dtype, np.floating) else []
+    if isinstance(x, list | tuple | dict):
+        return [d for v in (x.values() if isinstance(x, dict) else x) for d in _floating(v)]
+    return []
+
+
+def _in_inputs_dtype(fn):
+    """Run `fn` in float32 when its floating inputs are all float32, else in float64."""
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        global F32
+        saved, found = F32, _floating([args, kwargs])
+        F32 = np.float32 if found and all(d == np.float32 for d in found) else np.float64
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            F32 = saved
+
+    return call
 
 def numerical_gradient(f, x, h=1e-5):
     base = np.asarray(x, dtype=np.float64)
@@ -66,3 +91,9 @@ def momentum(grad_fn, x0, lr, beta, steps):
 
 def nesterov(grad_fn, x0, lr, beta, steps):
     return _descend(grad_fn, x0, lr, beta, steps, lookahead=True)
+
+
+# every exercise function computes in its question's dtype
+for _name, _fn in list(globals().items()):
+    if not _name.startswith("_") and getattr(_fn, "__module__", None) == __name__:
+        globals()[_name] = _in_inputs_dtype(_fn)

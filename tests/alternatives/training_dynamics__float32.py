@@ -1,6 +1,34 @@
-"""A correct training-dynamics computed in float32 throughout (losses, steps, step decay, training)."""
+"""[Computed in the question's dtype: float32 when every floating input is float32, else
+float64; a float32 answer to a float64 question is graded at float64.] A correct training-dynamics computed in float32 throughout (losses, steps, step decay, training)."""
 
 import numpy as np
+import functools
+
+F32 = np.float32  # the dtype of the current call, set by _in_inputs_dtype
+
+
+def _floating(x):
+    if isinstance(x, np.ndarray | np.floating):
+        return [x.dtype] if np.issubdtype(x.dtype, np.floating) else []
+    if isinstance(x, list | tuple | dict):
+        return [d for v in (x.values() if isinstance(x, dict) else x) for d in _floating(v)]
+    return []
+
+
+def _in_inputs_dtype(fn):
+    """Run `fn` in float32 when its floating inputs are all float32, else in float64."""
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        global F32
+        saved, found = F32, _floating([args, kwargs])
+        F32 = np.float32 if found and all(d == np.float32 for d in found) else np.float64
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            F32 = saved
+
+    return call
 
 
 def mse_loss(y_pred: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -10,7 +38,7 @@ def mse_loss(y_pred: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     Returns (loss, grad): loss = mean((y_pred - y)**2), a number; grad = 2 (y_pred - y) / M
     with M = y_pred.size (every element, not only the N rows), of y_pred's shape.
     """
-    y_pred, y = np.asarray(y_pred, dtype=np.float32), np.asarray(y, dtype=np.float32)
+    y_pred, y = np.asarray(y_pred, dtype=F32), np.asarray(y, dtype=F32)
     diff = y_pred - y
     return float(np.mean(diff**2)), 2 * diff / diff.size
 
@@ -23,7 +51,7 @@ def cross_entropy_loss(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.nda
     grad = (softmax(logits) - onehot(y)) / N, of shape (N, C).
     Must stay finite for logits of any size: subtract each row's maximum before exp.
     """
-    logits = np.asarray(logits, dtype=np.float32)
+    logits = np.asarray(logits, dtype=F32)
     n = logits.shape[0]
     rows, y = np.arange(n), np.asarray(y, dtype=np.int64)
     z = logits - logits.max(axis=1, keepdims=True)
@@ -42,8 +70,8 @@ def sgd_step(
     params[k]'s shape; lr > 0. Returns a new dict with the same keys and shapes.
     Do not modify params in place (no `params[k] -= ...` and no `params[k] = ...`).
     """
-    lr = np.float32(lr)
-    return {k: np.float32(params[k]) - lr * np.float32(grads[k]) for k in params}
+    lr = F32(lr)
+    return {k: F32(params[k]) - lr * F32(grads[k]) for k in params}
 
 
 def momentum_step(
@@ -61,9 +89,9 @@ def momentum_step(
         new_params[k]   = params[k] - lr * new_velocity[k]
     Returns (new_params, new_velocity), two new dicts (the inputs stay unchanged).
     """
-    lr, beta = np.float32(lr), np.float32(beta)
-    new_velocity = {k: beta * np.float32(velocity[k]) + np.float32(grads[k]) for k in params}
-    return {k: np.float32(params[k]) - lr * new_velocity[k] for k in params}, new_velocity
+    lr, beta = F32(lr), F32(beta)
+    new_velocity = {k: beta * F32(velocity[k]) + F32(grads[k]) for k in params}
+    return {k: F32(params[k]) - lr * new_velocity[k] for k in params}, new_velocity
 
 
 def step_decay(lr0: float, step: int, step_size: int, gamma: float) -> float:
@@ -72,7 +100,7 @@ def step_decay(lr0: float, step: int, step_size: int, gamma: float) -> float:
     step = 0, 1, 2, ...; the rate is lr0 for steps 0..step_size-1 and first changes at
     step == step_size.
     """
-    return np.float32(lr0) * np.float32(gamma) ** np.float32(step // step_size)
+    return F32(lr0) * F32(gamma) ** F32(step // step_size)
 
 
 def exponential_decay(lr0: float, step: int, gamma: float) -> float:
@@ -147,15 +175,15 @@ def train_mlp(
       accuracy the fraction of X classified correctly by the final params (argmax of logits).
     Same arguments, same result: seed every random choice.
     """
-    X, y = np.asarray(X, dtype=np.float32), np.asarray(y, dtype=np.int64)
+    X, y = np.asarray(X, dtype=F32), np.asarray(y, dtype=np.int64)
     n, d = X.shape
     classes = int(y.max()) + 1
     rng = np.random.default_rng(seed)
     params = {
-        "W1": (rng.normal(size=(d, hidden)) * np.sqrt(2.0 / d)).astype(np.float32),
-        "b1": np.zeros(hidden, np.float32),
-        "W2": (rng.normal(size=(hidden, classes)) * np.sqrt(2.0 / hidden)).astype(np.float32),
-        "b2": np.zeros(classes, np.float32),
+        "W1": (rng.normal(size=(d, hidden)) * np.sqrt(2.0 / d)).astype(F32),
+        "b1": np.zeros(hidden, F32),
+        "W2": (rng.normal(size=(hidden, classes)) * np.sqrt(2.0 / hidden)).astype(F32),
+        "b2": np.zeros(classes, F32),
     }
     velocity = {k: np.zeros_like(v) for k, v in params.items()}
     losses = []
@@ -178,3 +206,9 @@ def train_mlp(
         losses.append(float(np.mean(batch_losses)))
     logits = np.maximum(X @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]
     return params, losses, float(np.mean(logits.argmax(axis=1) == y))
+
+
+# every exercise function computes in its question's dtype
+for _name, _fn in list(globals().items()):
+    if not _name.startswith("_") and getattr(_fn, "__module__", None) == __name__:
+        globals()[_name] = _in_inputs_dtype(_fn)

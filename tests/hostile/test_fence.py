@@ -211,3 +211,32 @@ def test_the_worker_runs_isolated_with_nothing_of_the_grader(state):
     assert str(state.parent) not in path and "" not in path
     assert not any(str(ROOT / "solutions") in v or str(ROOT / "graders") in v for v in env.values())
     assert not any(str(ROOT / "solutions") in a or str(ROOT / "graders") in a for a in argv)
+
+
+def test_without_the_kernel_the_audit_hook_still_fences_and_it_is_said_once(state, tmp_path, monkeypatch, capsys):
+    """Another OS or an old kernel: the fallback refuses what it can see, and says it is weaker."""
+    from nnfs_cli.grading.runner import _say_once_fence_is_weaker
+
+    protected = (str(ROOT / "solutions"), str(state))
+    sb = Sandbox(Submission(state.parent / "probes.py", PROBES), "probes",
+                 SandboxConfig(protected=protected, call_timeout=20, kernel=False))  # fmt: skip
+    try:
+        assert "may not open" in _refused(sb, "symlink_read", str(THEORY.solution_path))
+        assert "may not start other processes" in _refused(sb, "fork_exec")
+        assert sb.fence_missing == ["landlock", "seccomp"]
+    finally:
+        sb.close()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _say_once_fence_is_weaker(["landlock", "seccomp"])
+    _say_once_fence_is_weaker(["landlock", "seccomp"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nnfs doctor" in err[0] and "audit hook only" in err[0]
+
+
+def test_the_audit_hook_allows_file_changes_in_scratch(state):
+    src = "import os\ndef tidy():\n    os.mkdir('d'); os.rename('d', 'e'); os.rmdir('e')\n    open('f', 'w').close(); os.remove('f')\n    return 1\n"
+    sb = Sandbox(Submission(state.parent / "tidy.py", src), "tidy", SandboxConfig(kernel=False))
+    try:
+        assert sb.call("tidy") == 1
+    finally:
+        sb.close()
