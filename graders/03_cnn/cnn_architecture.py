@@ -488,10 +488,11 @@ def test_cnn_loss_float32(learner, ref):
 
 N_TRAIN = 1000  # the first 1000 of the 1797 UCI digits; the other 797 are the test set
 TRAIN = {"n_filters": 8, "epochs": 3, "lr": 0.05, "batch_size": 25, "seed": 0}
-# The reference reaches 0.86 test accuracy with seed 0 and >= 0.84 over seeds 0..11 in
-# these 120 steps; 0.80 leaves room for any correct code (another order of random draws).
+# Measured in these 120 steps: the reference reaches 0.871 test accuracy with seed 0 and
+# 0.864-0.922 over seeds 0..11; the two alternatives (other random streams) 0.888 and 0.896.
+# 0.80 leaves room for any correct code drawing its random numbers in another order.
 TARGET_ACCURACY = 0.80
-TARGET_LOSS = 0.6  # the reference's third epoch averages ~0.4
+TARGET_LOSS = 0.6  # third-epoch mean loss: reference 0.34 (seed 0), at most 0.42 over seeds 0..11
 
 
 def digits():
