@@ -36,8 +36,8 @@ BUGS = [
     ),
     KnownBug(
         # Keras' BatchNormalization stores the batch's (biased) variance in moving_variance;
-        # PyTorch stores the unbiased one (its docs say so; pytorch/pytorch issue #1410 and
-        # many forum threads about ported weights).
+        # PyTorch stores the unbiased one (its BatchNorm docs say so; a recurring surprise in
+        # PyTorch-forum threads about weights ported between the two).
         name="bn-running-var-biased",
         function="batchnorm_forward",
         hint="this is Keras' convention (moving_variance holds the biased batch variance); this exercise follows PyTorch, which stores the unbiased var * m / (m - 1) in running_var",
@@ -325,8 +325,8 @@ def batched_nms(boxes, scores, classes, iou_threshold):
     ),
     # ------------------------------------------------------------------ mean_iou
     KnownBug(
-        # Every class averaged, an absent one as IoU 0 (torchmetrics' JaccardIndex had exactly
-        # this behaviour discussed in its issues before absent_score/ignore handling).
+        # Every class averaged, an absent one as IoU 0: the default of older torchmetrics'
+        # jaccard_index (absent_score=0.0), a frequent source of "mIoU too low" reports.
         name="miou-absent-class-as-zero",
         function="mean_iou",
         hint="a class in neither map has no IoU (0 / 0): leave it out of the mean instead of counting 0",
@@ -336,7 +336,8 @@ def batched_nms(boxes, scores, classes, iou_threshold):
         ),
     ),
     KnownBug(
-        # The other fix for 0 / 0: counting an absent class as a perfect 1.
+        # The other fix for 0 / 0: counting an absent class as a perfect 1 (absent_score=1.0,
+        # or a smoothing (inter + 1) / (union + 1) in hand-written metrics).
         name="miou-absent-class-as-one",
         function="mean_iou",
         hint="a class in neither map has no IoU (0 / 0): leave it out of the mean instead of counting 1",
