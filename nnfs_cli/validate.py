@@ -6,15 +6,30 @@ import ast
 from pathlib import Path
 
 from nnfs_cli.catalog import Catalog, content_root
-from nnfs_cli.stubs import stub_for
+from nnfs_cli.stubs import BEGIN, stub_for
 
 EXPECTED_TOPICS = 33  # one per checkbox of the roadmap
+
+
+def _exercised(solution: str) -> set[str]:
+    """Top-level functions of a solution with a solution block: the learner writes those.
+
+    The others are *given* (a later topic hands over an earlier topic's function so the
+    learner can focus on the new idea): the stub keeps them as they are.
+    """
+    tree = ast.parse(solution)
+    return {
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef) and BEGIN in (ast.get_source_segment(solution, n) or "")
+    }
 
 
 def _stub_problems(topic) -> list[str]:
     problems = []
     tree = ast.parse(stub_for(topic))
-    funcs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")]
+    exercised = _exercised(topic.solution_path.read_text(encoding="utf-8"))
+    funcs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in exercised]
     if not funcs:
         problems.append(f"{topic.id}: the stub defines no function to implement")
     for fn in funcs:
