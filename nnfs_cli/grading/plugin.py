@@ -164,6 +164,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[_CALLS] = []
     if _state is not None:
         _state.current = item.stash[_CALLS]
+        _state.sandbox.printed.clear()  # what the learner prints is kept per test
 
 
 def _same(a: object, b: object) -> bool:
@@ -284,6 +285,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         message = f"grader error: test {item.name} has no @pytest.mark.part marker"
         status = "error"
     extra = kept | dict(extra) | {"description": doc[0] if doc else ""}
+    if _state.sandbox.printed:
+        extra["printed"] = [list(p) for p in _state.sandbox.printed[:20]]
     _state.results.append(
         TestResult(item.name, part, False, 0.0, points, message, status, diagnosis, extra)
     )
@@ -304,6 +307,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "tests": [t.to_json() for t in _state.results],
         "collect_errors": _state.collect_errors,
         "learner_output_bytes": _state.sandbox.output_bytes,
+        "notes": _state.sandbox.load_notes,
+        "printed": _state.sandbox.printed_at_load,
     }
     tmp = _state.result_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, default=float), encoding="utf-8")

@@ -123,7 +123,11 @@ def grade(
             and isinstance(e, ValueError)
             and not isinstance(e, UnicodeDecodeError)
         ):
-            what = "is not a valid notebook (its JSON does not parse)"
+            what = (
+                "is not a valid notebook (its JSON does not parse)"
+                if isinstance(e, json.JSONDecodeError)
+                else f"is not a valid notebook: {e}"
+            )
         return Result(topic.id, str(target), [], 0.0, error=f"{target.name} {what}")
     with tempfile.TemporaryDirectory(prefix="nnfs-grade-") as tmp:
         ini = Path(tmp, "pytest.ini")
@@ -176,4 +180,7 @@ def grade(
             f"the grader for {topic.id!r} is broken: {data['collect_errors'][0].strip().splitlines()[-1]}"
         )
     tests = Result.from_json({"topic": topic.id, "tests": data["tests"]}).tests
-    return Result(topic.id, str(target), tests, time.perf_counter() - started)
+    return Result(
+        topic.id, str(target), tests, time.perf_counter() - started, notes=data.get("notes", []),
+        printed=data.get("printed", ""),
+    )

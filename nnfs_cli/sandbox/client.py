@@ -123,6 +123,9 @@ class Sandbox:
         self._timeouts: dict[str, int] = {}
         self._scratch = tempfile.TemporaryDirectory(prefix="nnfs-scratch-")
         self.output_bytes = 0
+        self.load_notes: list[str] = []  # notebook cells that raised, said once per grading
+        self.printed_at_load = ""  # what the top level printed
+        self.printed: list[tuple[str, str]] = []  # (function, what it printed) per call
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -161,6 +164,7 @@ class Sandbox:
             {
                 "source": self.submission.source,
                 "filename": str(self.submission.path),
+                "cells": list(self.submission.cells),
                 "module_name": self.module_name,
                 "forbidden_imports": list(self.config.forbidden_imports),
                 "protected": [str(p) for p in self.config.protected],
@@ -258,9 +262,12 @@ class Sandbox:
             raise self.load_error from None
         if status["status"] == "ok":
             self.functions = list(status["functions"])
+            self.load_notes = [self._cell_failure(n) for n in status.get("notes") or []]
+            self.printed_at_load = status.get("printed") or ""
             self._loaded = True
             return
         at = self.submission.where(status.get("line", 0))
+        self.printed_at_load = status.get("printed") or ""
         if status["status"] == "syntax":
             msg = f"{where} has a syntax error at {at}: {status['message']}"
         else:
@@ -268,6 +275,12 @@ class Sandbox:
         self.stop()
         self.load_error = SubmissionLoadError(msg)
         raise self.load_error
+
+    def _cell_failure(self, note: dict) -> str:
+        """'cell 3 raised NameError at line 2: ...' for a notebook cell that did not run."""
+        cell, _, line = self.submission.where(note.get("line", 0)).partition(", ")
+        what = "has a syntax error" if note.get("type") == "SyntaxError" else f"raised {note.get('type')}"
+        return f"{cell} {what} at {line}: {note.get('message')}; the other cells ran"
 
     # -- calling ----------------------------------------------------------------------
     def call(
@@ -282,8 +295,10 @@ class Sandbox:
             )
         self._ensure_loaded()
         if name not in self.functions:
+            # the cell that should have defined it may have stopped early
+            stopped = f"; {self.load_notes[0]}" if self.load_notes else ""
             raise MissingFunction(
-                f"your file has no function `{name}` (found: {', '.join(self.functions) or 'none'})"
+                f"your file has no function `{name}` (found: {', '.join(self.functions) or 'none'}){stopped}"
             )
         doing = f"running `{name}`"
         write_frame(self._to, {"name": name, "args": tuple(args), "kwargs": kwargs or {}})
@@ -294,6 +309,8 @@ class Sandbox:
             self._timeouts[name] = self._timeouts.get(name, 0) + 1
             raise
         self.last_call_seconds = time.perf_counter() - started
+        if reply.get("printed"):
+            self.printed.append((name, str(reply["printed"])))
         status = reply["status"]
         if status == "ok":
             if reply.get("mutated"):
@@ -309,6 +326,11 @@ class Sandbox:
         if status == "raised":
             frames = reply.get("frames") or []
             at = f" at {self.submission.where(frames[-1][0])} (`{frames[-1][2]}`)" if frames else ""
+            chain = ""
+            if len(frames) > 1:  # the learner's own call chain, caller first
+                chain = "\nyour calls, caller first:" + "".join(
+                    f"\n  {self.submission.where(line)}, in {fn}: {code}" for line, fn, code in frames
+                )
             if reply["type"] == "NotImplementedError":
                 raise LearnerRaised(
                     f"`{name}` is not implemented yet (it raises NotImplementedError)",
@@ -330,7 +352,7 @@ class Sandbox:
                     "MemoryError",
                 )
             raise LearnerRaised(
-                f"`{name}` raised {reply['type']}{at}: {reply['message']}",
+                f"`{name}` raised {reply['type']}{at}: {reply['message']}{chain}",
                 reply["type"],
                 reply.get("forbidden", False),
                 str(reply["message"]),

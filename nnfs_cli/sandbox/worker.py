@@ -14,6 +14,7 @@ import traceback
 from pathlib import Path
 
 from nnfs_cli.sandbox.protocol import read_raw_frame, write_frame
+from nnfs_cli.sandbox.source import run_source
 
 _SPAWN_EVENTS = (
     "os.system", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec",
@@ -98,15 +99,50 @@ def _plain(obj: object, depth: int = 0) -> object:
     raise TypeError(f"an object of type {_describe(obj)}")
 
 
-def _snapshot(args: tuple, kwargs: dict) -> list[tuple[str, object, object]]:
+def _snapshot(fn: object, args: tuple, kwargs: dict) -> list[tuple[str, object, object]]:
+    import inspect
+
     import numpy as np
 
-    named = [(f"argument {i + 1}", a) for i, a in enumerate(args)] + list(kwargs.items())
+    try:  # name arguments by the learner's own parameter names
+        names = list(inspect.signature(fn).bind_partial(*args, **kwargs).arguments)[: len(args)]
+    except (TypeError, ValueError):
+        names = []
+    names += [f"argument {i + 1}" for i in range(len(names), len(args))]
+    named = list(zip(names, args)) + list(kwargs.items())
     return [
         (n, a, copy.deepcopy(a))
         for n, a in named
         if isinstance(a, np.ndarray | list | dict | tuple)
     ]
+
+
+class _Printed:
+    """What learner code prints, kept up to a limit (a loop that prints must not flood)."""
+
+    LIMIT = 4000
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = self.dropped = 0
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = self.LIMIT - self.size
+        self.parts.append(text[:room] if room > 0 else "")
+        self.size += min(len(text), max(room, 0))
+        self.dropped += max(len(text) - max(room, 0), 0)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def text(self) -> str:
+        # control characters (a terminal's colours, bells, cursor moves) are shown, not run
+        out = "".join(
+            c if c in "\n\t" or " " <= c != "\x7f" else repr(c)[1:-1] for c in "".join(self.parts)
+        )
+        return out + (f"\n... ({self.dropped} more characters not kept)" if self.dropped else "")
 
 
 def _changed(before: object, after: object) -> bool:
@@ -151,46 +187,47 @@ def _load(init: dict) -> tuple[object, dict]:
     module = types.ModuleType(init["module_name"])
     module.__file__ = filename
     sys.modules[init["module_name"]] = module
-    try:
-        code = compile(source, filename, "exec")
-    except SyntaxError as e:
-        return None, {"status": "syntax", "message": e.msg, "line": e.lineno or 0}
-    try:
-        exec(code, module.__dict__)
-    except BaseException as e:  # noqa: BLE001 - anything the module does at import time
-        frames = _learner_frames(e.__traceback__, filename)
-        return None, {
-            "status": "import",
-            "type": type(e).__name__,
-            "message": str(e)[:2000],
-            "line": frames[-1][0] if frames else 0,
-        }
+    import contextlib
+
+    printed = _Printed()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        fatal, notes = run_source(source, init.get("cells") or [], filename, module.__dict__)
+    if fatal is not None:
+        fatal["printed"] = printed.text()
+    if fatal is not None:
+        return None, fatal
     functions = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
-    return module, {"status": "ok", "functions": functions}
+    return module, {"status": "ok", "functions": functions, "notes": notes, "printed": printed.text()}
 
 
 def _call(module: object, request: dict, filename: str) -> dict:
+    import contextlib
+
     fn = getattr(module, request["name"], None)
     if not callable(fn):
         return {"status": "missing"}
     args, kwargs = request["args"], request["kwargs"]
-    snaps = _snapshot(args, kwargs)
+    snaps = _snapshot(fn, args, kwargs)
+    printed = _Printed()
     try:
-        result = fn(*args, **kwargs)
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            result = fn(*args, **kwargs)
     except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
         frames = _learner_frames(e.__traceback__, filename)
         return {
             "status": "raised",
             "type": type(e).__name__,
             "message": str(e)[:2000],
-            "frames": frames[-3:],
+            "frames": frames[-6:],  # the learner's own calls, caller first
             "forbidden": isinstance(e, Forbidden),
+            "printed": printed.text(),
         }
     mutated = [name for name, live, before in snaps if _changed(before, live)]
     try:
-        return {"status": "ok", "result": _plain(result), "mutated": mutated}
+        return {"status": "ok", "result": _plain(result), "mutated": mutated, "printed": printed.text()}
     except TypeError as e:
-        return {"status": "badresult", "message": f"returned {e}, which is not plain data"}
+        return {"status": "badresult", "message": f"returned {e}, which is not plain data",
+                "printed": printed.text()}  # fmt: skip
 
 
 def main() -> None:
