@@ -221,9 +221,10 @@ def check(
         raise NnfsError("give --file or --solution, not both")
     ws = None if solution else _optional_workspace(workspace, needed=file is None)
     target = core.resolve_target(t, ws, file, solution)
-    result = core.check(
-        t, target, ws, record=not solution, parts=tuple(part or ()), call_timeout=timeout
-    )
+    with views.spinner(f"grading {t.id} ({target.name})", enabled=not json_out):
+        result = core.check(
+            t, target, ws, record=not solution, parts=tuple(part or ()), call_timeout=timeout
+        )
     if ws is not None:
         _show_notices(ws)
     if json_out:
@@ -266,7 +267,8 @@ def plot(
     t = load_catalog().get_available(topic)
     ws = _optional_workspace(workspace, needed=file is None and not solution)
     target = core.resolve_target(t, ws, file, solution)
-    result = core.check(t, target, ws, record=False)
+    with views.spinner(f"grading {t.id} ({target.name})"):
+        result = core.check(t, target, ws, record=False)
     from nnfs_cli import plots
 
     if not plots.figure_specs(result):

@@ -230,9 +230,9 @@ def milestone_verdict(c: Console, milestone, outcome) -> None:
 
 
 @contextmanager
-def spinner(label: str):
-    """A spinner on stderr while something runs (only on a terminal)."""
-    if not sys.stderr.isatty():
+def spinner(label: str, enabled: bool = True):
+    """A spinner on stderr while something runs (only on a terminal), gone when it ends."""
+    if not enabled or not sys.stderr.isatty():
         yield
         return
     with console(stderr=True).status(label):

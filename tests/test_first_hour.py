@@ -132,44 +132,6 @@ def test_small_messages(ws):
     assert "BEGIN SOLUTION" not in shown.stdout and "def sigmoid" in shown.stdout
 
 
-MILESTONE_TOPICS = ("perceptron", "perceptron-theory", "forward-propagation", "backprop", "optimizers")
-
-
-@pytest.fixture
-def solved_ws(ws):
-    for tid in MILESTONE_TOPICS:
-        topic = CATALOG.get(tid)
-        write_learner_file(ws, topic, topic.solution_path.read_text(encoding="utf-8"))
-    return ws
-
-
-def test_milestones_are_listed_and_need_the_learners_files(ws):
-    r = nnfs("milestone", "-w", str(ws))
-    assert r.exit_code == 0 and "digits-mlp" in r.stdout and "xor" in r.stdout
-    r = nnfs("milestone", "digits-mlp", "-w", str(ws))
-    assert r.exit_code == 2 and "nnfs start forward-propagation" in r.stderr
-
-
-@pytest.mark.parametrize("name", ["perceptron-separates", "xor", "digits-mlp"])
-def test_a_milestone_runs_the_learners_code_draws_and_is_recorded(solved_ws, name):
-    r = nnfs("milestone", name, "-w", str(solved_ws))
-    assert r.exit_code == 0, r.stdout + r.stderr
-    assert f"✔ {name}:" in r.stdout and "┤" in r.stdout  # the verdict and a terminal figure
-    figures = sorted((solved_ws / "plots").glob(f"milestone-{name}-*.png"))
-    assert figures and figures[0].stat().st_size > 10_000
-    listed = json_out(nnfs("milestone", "--json", "-w", str(solved_ws)))
-    assert next(m for m in listed if m["id"] == name)["passed"]
-    assert f"[x] Milestone" in nnfs("progress", "--markdown", "-w", str(solved_ws)).stdout
-
-
-def test_a_broken_learner_function_fails_the_milestone_with_its_reason(solved_ws):
-    topic = CATALOG.get("perceptron")
-    src = topic.solution_path.read_text(encoding="utf-8").replace("return (z >= 0).astype(np.int64)", "return (z < 0).astype(np.int64)")
-    write_learner_file(solved_ws, topic, src)
-    r = nnfs("milestone", "perceptron-separates", "-w", str(solved_ws))
-    assert r.exit_code == 1 and "✘ perceptron-separates" in r.stdout
-
-
 def test_hints_per_part_are_progressive_and_kept_apart_from_the_topics(ws):
     topic = CATALOG.get("backprop")
     hints = topic.hints_for("dense_backward")
@@ -194,3 +156,46 @@ def test_every_available_topic_has_hints_for_real_parts_and_no_last_hint_is_code
         for part, hints in topic.part_hints:
             assert part in functions and hints, (topic.id, part)
         assert "grads[f'W" not in topic.hints[-1] and " = dense_backward(" not in topic.hints[-1], topic.id
+
+
+def test_watch_follows_the_learner_to_the_next_exercise(ws):
+    from tests.test_learner_experience import needs_tmux, start_watching
+
+    if needs_tmux.args[0]:
+        pytest.skip("tmux is not installed")
+    path, tmux = start_watching(ws)
+    try:
+        tmux.wait_for("not implemented yet")
+        path.write_text(THEORY.solution_path.read_text(encoding="utf-8"), encoding="utf-8")
+        tmux.wait_for("passed!")
+        tmux.keys("n", "Enter")
+        screen = tmux.wait_for("Fetched ")
+        following = next(t for t in CATALOG.topics if t.available and f"Fetched {t.id}:" in screen)
+        (ws / following.relpath).write_text(following.solution_path.read_text(encoding="utf-8"), encoding="utf-8")
+        tmux.wait_for(f"{following.id} passed!", timeout=120)
+    finally:
+        tmux.kill()
+
+
+def test_the_file_saved_last_is_graded_and_named_and_paths_never_wrap(ws):
+    import os
+    import time
+
+    assert nnfs("start", THEORY.id, "-w", str(ws)).exit_code == 0
+    r = nnfs("start", THEORY.id, "--notebook", "-w", str(ws), env={"COLUMNS": "40"})
+    notebook = ws / THEORY.folder / f"{THEORY.id}.ipynb"
+    assert str(notebook) in r.stdout, "the path is printed on one line, however narrow the terminal"
+    assert "pip install jupyterlab" in r.stdout
+    path, nb = _solved_notebook(ws)
+    path.write_text(json.dumps(nb))
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    r = nnfs("check", THEORY.id, "-w", str(ws), env={"COLUMNS": "40"})
+    assert r.exit_code == 0 and f"graded {path}" in r.stdout
+
+
+def test_plot_draws_what_check_drew(ws):
+    r = nnfs("plot", "backprop", "--solution", "-w", str(ws))
+    assert r.exit_code == 0 and "figure:" in r.stdout and "gradient descent on XOR" in r.stdout
+    r = nnfs("plot", "perceptron", "--solution", "-w", str(ws))
+    assert "your boundary" in r.stdout and "┤" in r.stdout  # a terminal plot, not only a path

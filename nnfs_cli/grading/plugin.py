@@ -66,6 +66,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not config.getoption("--nnfs-topic"):
         return
+    # No pytest traceback is ever shown (the messages are ours). Without the terminal plugin
+    # (in-process runs) `--tb=no` does not exist, and pytest would parse the grader's source
+    # to format each failure's traceback: seconds on a stub where every test fails.
+    config.option.tbstyle = "no"
     topic = load_catalog().get(config.getoption("--nnfs-topic"))
     target = Path(config.getoption("--nnfs-target")).resolve()
     protect = tuple(config.getoption("--nnfs-protect"))
