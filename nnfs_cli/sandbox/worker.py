@@ -137,6 +137,9 @@ class _Printed:
     def flush(self) -> None:
         pass
 
+    def isatty(self) -> bool:  # progress bars ask before drawing
+        return False
+
     def text(self) -> str:
         # control characters (a terminal's colours, bells, cursor moves) are shown, not run
         out = "".join(
