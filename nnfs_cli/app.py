@@ -65,6 +65,7 @@ def resolve_target(topic: Topic, ws: Workspace | None, file: Path | None, soluti
             raise NnfsError(f"no such file: {file}")
         if path.suffix not in (".py", ".ipynb"):
             raise NnfsError(f"{file} is neither a .py file nor a notebook (.ipynb)")
+        _require_text(path)
         return path.resolve()
     assert ws is not None
     path = ws.current_file(topic)  # the .py copy, else the notebook
@@ -75,6 +76,16 @@ def resolve_target(topic: Topic, ws: Workspace | None, file: Path | None, soluti
     return path
 
 
+def _require_text(path: Path) -> None:
+    """A binary file given as --file is a usage mistake (exit 2), not a failed exercise."""
+    try:
+        head = path.read_bytes()[:65536]
+    except OSError as e:
+        raise NnfsError(f"cannot read {path}: {e.strerror}") from None
+    if b"\0" in head:
+        raise NnfsError(f"{path} is a binary file, not Python source or a notebook")
+
+
 def check(
     topic: Topic,
     target: Path,
@@ -83,10 +94,16 @@ def check(
     record: bool,
     parts: tuple[str, ...] = (),
     call_timeout: float = 10.0,
+    in_process: bool = False,
 ) -> Result:
-    """Grade `target`; record the attempt in the workspace's store when asked."""
+    """Grade `target`; record the attempt in the workspace's store when asked.
+
+    `in_process` (for long-lived callers such as `nnfs watch`) runs the grader in this
+    process; the learner's code runs in its sandbox worker either way.
+    """
     protect = (ws.state_dir,) if ws else ()
-    result = grade(topic, target, protect=protect, parts=parts, call_timeout=call_timeout)
+    result = grade(topic, target, protect=protect, parts=parts, call_timeout=call_timeout,
+                   in_process=in_process)  # fmt: skip
     if record and ws is not None and not parts:
         ws.store.update(
             lambda d: record_attempt(d, topic.id, result.score, result.max_score, result.passed)
@@ -94,24 +111,47 @@ def check(
     return result
 
 
-def next_hint(topic: Topic, ws: Workspace) -> tuple[int, str]:
-    """The next hint (1-based number, text); after the last one, the last one again."""
-    if not topic.hints:
-        raise NnfsError(f"{topic.id} has no hints")
+def next_hint(topic: Topic, ws: Workspace, part: str | None = None) -> tuple[int, int, str]:
+    """The next hint (1-based number, how many, text) for the topic or one of its parts.
+
+    After the last one, the last one again.
+    """
+    if part is None:
+        hints, key = topic.hints, None
+        if not hints:
+            raise NnfsError(f"{topic.id} has no hints")
+    else:
+        hints, key = topic.hints_for(part), part
+        if not hints:
+            parts = ", ".join(p for p, _ in topic.part_hints) or "none"
+            raise NnfsError(f"{topic.id} has no hints for {part!r} (parts with hints: {parts})")
     shown = {}
 
     def bump(d: dict) -> None:
         rec = topic_record(d, topic.id)
-        rec["hints_shown"] = min(rec.get("hints_shown", 0) + 1, len(topic.hints))
-        shown["n"] = rec["hints_shown"]
+        if key is None:
+            rec["hints_shown"] = shown["n"] = min(rec.get("hints_shown", 0) + 1, len(hints))
+        else:
+            per_part = rec.setdefault("part_hints_shown", {})
+            per_part[key] = shown["n"] = min(per_part.get(key, 0) + 1, len(hints))
 
     ws.store.update(bump)
-    return shown["n"], topic.hints[shown["n"] - 1]
+    return shown["n"], len(hints), hints[shown["n"] - 1]
+
+
+def _without_markers(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    return "".join(x for x in lines if x.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def solution_text(topic: Topic) -> str:
+    """The reference as a learner reads it: without the nbgrader solution markers."""
+    return _without_markers(topic.solution_path.read_text(encoding="utf-8"))
 
 
 def solution_diff(topic: Topic, learner_file: Path) -> str:
-    ours = topic.solution_path.read_text(encoding="utf-8").splitlines(keepends=True)
-    theirs = learner_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    ours = solution_text(topic).splitlines(keepends=True)
+    theirs = _without_markers(learner_file.read_text(encoding="utf-8")).splitlines(keepends=True)
     return "".join(
         difflib.unified_diff(
             theirs,
@@ -120,6 +160,31 @@ def solution_diff(topic: Topic, learner_file: Path) -> str:
             tofile=f"reference/{learner_file.name}",
         )
     )
+
+
+def milestone_statuses(data: dict) -> dict[str, dict]:
+    """Each milestone's record in the progress store: {"passed", "verdict", "time"}."""
+    return data.get("milestones", {}) if isinstance(data.get("milestones"), dict) else {}
+
+
+def run_milestone(catalog: Catalog, name: str, ws: Workspace | None, solution: bool):
+    """Run a milestone on the learner's files (or the references); record it when it is theirs."""
+    import time
+
+    from nnfs_cli import milestones
+
+    m = milestones.get_milestone(name)
+    files = milestones.files_for(m, catalog, ws, solution)
+    protect = (str(ws.state_dir),) if ws else ()
+    outcome = milestones.run_milestone(m, files, protect)
+    if ws is not None and not solution:
+
+        def record(d: dict) -> None:
+            rec = d.setdefault("milestones", {}).setdefault(m.id, {})
+            rec.update(verdict=outcome.verdict, time=time.time(), passed=rec.get("passed", False) or outcome.passed)
+
+        ws.store.update(record)
+    return m, outcome
 
 
 def stats(catalog: Catalog, data: dict) -> list[dict]:

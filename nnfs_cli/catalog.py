@@ -36,6 +36,11 @@ class Topic:
     section: str
     section_title: str
     index: int  # position in roadmap order, from 0
+    # progressive hints per part (function): ((part, (hint, ...)), ...), from `part_hints`
+    part_hints: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def hints_for(self, part: str) -> tuple[str, ...]:
+        return dict(self.part_hints).get(part, ())
 
     @property
     def available(self) -> bool:
@@ -136,6 +141,9 @@ def parse_catalog(data: dict) -> Catalog:
                         section=sec["number"],
                         section_title=sec["title"],
                         index=index,
+                        part_hints=tuple(
+                            (part, tuple(hs)) for part, hs in t.get("part_hints", {}).items()
+                        ),
                     )
                 )
                 index += 1

@@ -64,6 +64,19 @@ TopicArg = Annotated[
         autocompletion=_complete_topic,
     ),
 ]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option("--timeout", help="Seconds each call of your function may take (0.5 to 600)."),
+]
+
+
+def _call_timeout(seconds: float) -> float:
+    """Checked here, not by Click, so that a bad value is one line like every usage error."""
+    if not 0.5 <= seconds <= 600:
+        raise NnfsError(f"--timeout {seconds:g} is out of range: give 0.5 to 600 seconds")
+    return seconds
+
+
 NotebookOpt = Annotated[
     bool, typer.Option("--notebook", help="Also write the exercise as a Jupyter notebook.")
 ]
@@ -161,7 +174,9 @@ def _fetch_and_show(ws, topic, notebook: bool) -> None:
     path = ws.notebook(topic) if notebook else ws.exercise(topic)
     views.lesson(c, topic, core.lesson(topic), core.todos(topic), str(path))
     if notebook:
-        c.print(f"Grade it with: nnfs check {topic.id} --file {path}")
+        c.print(f"`nnfs check {topic.id}` grades whichever of your {topic.id} files you saved last.")
+        c.print("Open it with Jupyter: `jupyter lab` in this folder; no Jupyter in this environment? "
+                "`pip install jupyterlab` (or `bash scripts/setup.sh notebook` in the nnfs checkout).", soft_wrap=True)  # fmt: skip
     if not copied:
         c.print("(your file was already there and was left untouched)")
 
@@ -192,12 +207,7 @@ def check(
             "--verbose", "-v", help="Show every failing check, not only the first per part."
         ),
     ] = False,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            "--timeout", min=0.5, max=600, help="Seconds each call of your function may take."
-        ),
-    ] = 10.0,
+    timeout: TimeoutOpt = 10.0,
     json_out: JsonOpt = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -206,13 +216,15 @@ def check(
     Example: nnfs check backprop
     """
     t = load_catalog().get_available(topic)
+    _call_timeout(timeout)
     if file is not None and solution:
         raise NnfsError("give --file or --solution, not both")
     ws = None if solution else _optional_workspace(workspace, needed=file is None)
     target = core.resolve_target(t, ws, file, solution)
-    result = core.check(
-        t, target, ws, record=not solution, parts=tuple(part or ()), call_timeout=timeout
-    )
+    with views.spinner(f"grading {t.id} ({target.name})", enabled=not json_out):
+        result = core.check(
+            t, target, ws, record=not solution, parts=tuple(part or ()), call_timeout=timeout
+        )
     if ws is not None:
         _show_notices(ws)
     if json_out:
@@ -234,7 +246,7 @@ def _figures(result, outdir: Path, terminal: bool) -> None:
         views.notice(f"could not save figures in {outdir}: {e.strerror}")
         return
     for path in paths:
-        c.print(f"figure: {path}")
+        c.print(f"figure: {path}", soft_wrap=True)  # a path is never wrapped
     if terminal:
         for text in plots.terminal_plots(result, width=min(c.width, 90)):
             c.print(text, markup=False, highlight=False)
@@ -255,13 +267,60 @@ def plot(
     t = load_catalog().get_available(topic)
     ws = _optional_workspace(workspace, needed=file is None and not solution)
     target = core.resolve_target(t, ws, file, solution)
-    result = core.check(t, target, ws, record=False)
+    with views.spinner(f"grading {t.id} ({target.name})"):
+        result = core.check(t, target, ws, record=False)
     from nnfs_cli import plots
 
     if not plots.figure_specs(result):
-        views.console().print(f"{t.id} has no figures to draw.")
+        views.console().print(f"{t.id} has no figures to draw: its checks compare values; "
+                              "topics with figures include perceptron, backprop and training-dynamics.")  # fmt: skip
         return
     _figures(result, (ws.root if ws else Path.cwd()) / "plots", terminal=True)
+
+
+@app.command()
+@_guard
+def milestone(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="Milestone to run (none: list them).", show_default=False),
+    ] = None,
+    solution: SolutionOpt = False,
+    json_out: JsonOpt = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Run your own code from several topics together on real data; a figure and a verdict.
+
+    Example: nnfs milestone digits-mlp
+    """
+    from nnfs_cli import milestones
+
+    ws = _optional_workspace(workspace, needed=not solution and name is not None)
+    records = core.milestone_statuses(_load(ws)) if ws else {}
+    if name is None:
+        rows = [{"id": m.id, "phase": m.phase, "title": m.title, "topics": list(m.topics),
+                 "passed": bool(records.get(m.id, {}).get("passed"))} for m in milestones.load_milestones()]  # fmt: skip
+        views.print_json(rows) if json_out else views.milestone_list(views.console(), rows)
+        return
+    with views.spinner(f"milestone {name}: running your code"):
+        m, outcome = core.run_milestone(load_catalog(), name, ws, solution)
+    if json_out:
+        views.print_json({"id": m.id, "passed": outcome.passed, "verdict": outcome.verdict,
+                          "seconds": round(outcome.seconds, 2), "figures": outcome.figures})  # fmt: skip
+    else:
+        from nnfs_cli import plots
+
+        c = views.console()
+        outdir = (ws.root if ws else Path.cwd()) / "plots"
+        try:
+            for path in plots.save_specs(outcome.figures, outdir, "milestone"):
+                c.print(f"figure: {path}", soft_wrap=True)
+        except OSError as e:
+            views.notice(f"could not save figures in {outdir}: {e.strerror}")
+        for text in plots.terminal_specs(outcome.figures, width=min(c.width, 90)):
+            c.print(text, markup=False, highlight=False)
+        views.milestone_verdict(c, m, outcome)
+    raise typer.Exit(0 if outcome.passed else 1)
 
 
 @app.command()
@@ -288,12 +347,7 @@ def watch(
             help="Topic to watch (default: the file you last saved).", show_default=False
         ),
     ] = None,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            "--timeout", min=0.5, max=600, help="Seconds each call of your function may take."
-        ),
-    ] = 10.0,
+    timeout: TimeoutOpt = 10.0,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Re-grade your exercise every time you save it; Ctrl-C to leave.
@@ -302,6 +356,7 @@ def watch(
     """
     from nnfs_cli.watch import watch_loop
 
+    _call_timeout(timeout)
     ws = _workspace(workspace)
     watch_loop(ws, load_catalog().get_available(topic) if topic else None, call_timeout=timeout)
 
@@ -333,12 +388,13 @@ def progress(
                      "topics": [{"id": t.id, "section": t.section, "checkbox": t.checkbox, "status": statuses[t.id]} for t in p.topics]}
                     for p in catalog.phases
                 ],
+                "milestones": core.milestone_statuses(data),
             }
         )  # fmt: skip
     elif markdown:
-        print(views.progress_markdown(catalog, statuses), end="")
+        print(views.progress_markdown(catalog, statuses, core.milestone_statuses(data)), end="")
     else:
-        views.progress_tree(views.console(), catalog, statuses)
+        views.progress_tree(views.console(), catalog, statuses, core.milestone_statuses(data))
 
 
 @app.command("list")
@@ -399,18 +455,27 @@ def show(topic: TopicArg) -> None:
 
 @app.command()
 @_guard
-def hint(topic: TopicArg, workspace: WorkspaceOpt = None) -> None:
-    """Show the next hint for a topic (each call reveals one more).
+def hint(
+    topic: TopicArg,
+    part: Annotated[
+        str | None,
+        typer.Argument(help="A part (function) for hints about it alone.", show_default=False),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Show the next hint for a topic, or for one part of it (each call reveals one more).
 
-    Example: nnfs hint backprop
+    Example: nnfs hint backprop dense_backward
     """
     t = load_catalog().get_available(topic)
     ws = _workspace(workspace)
-    n, text = core.next_hint(t, ws)
+    n, total, text = core.next_hint(t, ws, part)
     c = views.console()
-    c.print(f"Hint {n} of {len(t.hints)} for {t.id}: {text}")
-    if n == len(t.hints):
+    c.print(f"Hint {n} of {total} for {t.id}{' ' + part if part else ''}: {text}", soft_wrap=True)
+    if n == total:
         c.print("(that was the last hint: `nnfs show` has the lesson again)")
+    if part is None and t.part_hints:
+        c.print(f"Stuck on one function? `nnfs hint {t.id} PART`, PART one of: {', '.join(p for p, _ in t.part_hints)}")
 
 
 @app.command()
@@ -440,7 +505,7 @@ def solution(
             raise NnfsError(f"no file of yours for {t.id} to compare")
         views.diff(c, core.solution_diff(t, ws.exercise(t)))
     else:
-        views.source(c, t.solution_path.read_text(encoding="utf-8"), f"reference solution: {t.id}")
+        views.source(c, core.solution_text(t), f"reference solution: {t.id}")
 
 
 @app.command()

@@ -37,7 +37,11 @@ def _slug(text: str) -> str:
 
 def save_figures(result: Result, outdir: Path) -> list[Path]:
     """Draw every figure a result carries as a PNG in `outdir`; returns the files."""
-    specs = figure_specs(result)
+    return save_specs(figure_specs(result), outdir, result.topic)
+
+
+def save_specs(specs: list[dict], outdir: Path, prefix: str) -> list[Path]:
+    """Draw figure specs as PNG files `<prefix>-<title>.png` in `outdir`; returns the files."""
     if not specs:
         return []
     import matplotlib
@@ -63,7 +67,8 @@ def save_figures(result: Result, outdir: Path) -> list[Path]:
             X, y = np.asarray(spec["X"]), np.asarray(spec["y"])
             for label, marker in ((0, "o"), (1, "^")):
                 pts = X[y == label]
-                ax.scatter(pts[:, 0], pts[:, 1], marker=marker, label=f"class {label}", alpha=0.8)
+                names = spec.get("labels") or ["class 0", "class 1"]
+                ax.scatter(pts[:, 0], pts[:, 1], marker=marker, label=names[label], alpha=0.8)
             order = np.argsort(spec["line_x"])
             ax.plot(
                 np.asarray(spec["line_x"])[order],
@@ -72,8 +77,8 @@ def save_figures(result: Result, outdir: Path) -> list[Path]:
                 label="your boundary",
             )
             ax.set_ylim(X[:, 1].min() - 1, X[:, 1].max() + 1)
-            ax.set_xlabel("x1")
-            ax.set_ylabel("x2")
+            ax.set_xlabel(spec.get("xlabel", "x1"))
+            ax.set_ylabel(spec.get("ylabel", "x2"))
         elif spec["kind"] == "filters":
             plt.close(fig)
             fig = _filters(plt, spec)
@@ -99,7 +104,7 @@ def save_figures(result: Result, outdir: Path) -> list[Path]:
                 ax.legend()
             if spec["kind"] in ("curves", "boundary"):
                 ax.grid(alpha=0.3)
-        path = outdir / f"{result.topic}-{_slug(spec['title'])}.png"
+        path = outdir / f"{prefix}-{_slug(spec['title'])}.png"
         fig.tight_layout()
         fig.savefig(path)
         plt.close(fig)
@@ -108,14 +113,44 @@ def save_figures(result: Result, outdir: Path) -> list[Path]:
 
 
 def terminal_plots(result: Result, width: int = 70, height: int = 15) -> list[str]:
-    """Small text plots of the curves a result carries (for terminals)."""
+    """Small text plots of the figures a result carries (for terminals)."""
+    return terminal_specs(figure_specs(result), width, height)
+
+
+def terminal_specs(specs: list[dict], width: int = 70, height: int = 15) -> list[str]:
+    """Text renderings of curves and 2-D boundaries; other kinds are PNG only."""
     from nnfs_cli.checks import loss_plot
 
-    return [
-        loss_plot(s["curves"], s["title"], width, height)
-        for s in figure_specs(result)
-        if s["kind"] == "curves"
-    ]
+    out = []
+    for s in specs:
+        if s["kind"] == "curves":
+            out.append(loss_plot(s["curves"], s["title"], width, height))
+        elif s["kind"] == "boundary":
+            out.append(_boundary_text(s, width, height))
+    return [text for text in out if text]
+
+
+def _boundary_text(spec: dict, width: int, height: int) -> str:
+    """Two classes as 'o' and '^' and the boundary line, drawn with plotext."""
+    try:
+        import numpy as np
+        import plotext as plt
+
+        X, y = np.asarray(spec["X"], dtype=float), np.asarray(spec["y"])
+        plt.clear_figure()
+        plt.plotsize(width, height)
+        plt.theme("clear")
+        names = spec.get("labels") or ["class 0", "class 1"]
+        for label, marker in ((0, "o"), (1, "^")):
+            pts = X[y == label]
+            plt.scatter(pts[:, 0].tolist(), pts[:, 1].tolist(), marker=marker, label=names[label])
+        lx, ly = np.asarray(spec["line_x"], dtype=float), np.asarray(spec["line_y"], dtype=float)
+        keep = (ly >= X[:, 1].min() - 1) & (ly <= X[:, 1].max() + 1)  # the plot's vertical range
+        plt.plot(lx[keep].tolist(), ly[keep].tolist(), marker="dot", label="your boundary")
+        plt.title(spec["title"])
+        return re.sub(r"\x1b\[[0-9;]*m", "", plt.build())
+    except Exception:  # a terminal plot is a nicety; the PNG has it all
+        return ""
 
 
 def _filters(plt, spec: dict):

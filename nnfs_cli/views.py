@@ -20,6 +20,7 @@ from rich.tree import Tree
 from nnfs_cli.app import Todo
 from nnfs_cli.catalog import Catalog, Topic
 from nnfs_cli.grading.result import Result
+from nnfs_cli.milestones import load_milestones
 
 STATUS_STYLE = {"passed": "green", "attempted": "yellow", "not-started": "white", "planned": "dim"}
 MARK = {"passed": "[x]", "attempted": "[~]", "not-started": "[ ]", "planned": "[ ]"}
@@ -75,7 +76,7 @@ def lesson(c: Console, topic: Topic, text: str, todos: list[Todo], path: str | N
             table.add_row(Text(t.signature, style="bold"), t.summary)
         c.print(table)
     if path:
-        c.print(Text.assemble("Your file: ", (path, "bold cyan")))
+        c.print(Text.assemble("Your file: ", (path, "bold cyan")), soft_wrap=True)  # a path never wraps
         c.print(
             Text.assemble(
                 "When ready: ",
@@ -98,6 +99,8 @@ def _part_cell(tests) -> Text:
 
 
 def result(c: Console, res: Result, verbose: bool = False) -> None:
+    if res.target:
+        c.print(Text.assemble(("graded ", "dim"), (res.target, "dim")), soft_wrap=True)
     if not res.tests:
         c.print(
             Panel(
@@ -121,6 +124,11 @@ def result(c: Console, res: Result, verbose: bool = False) -> None:
     c.print(table)
     if res.error:
         c.print(Text(res.error, style="bold red"))
+    if res.notes:
+        c.print(Panel(Text("\n".join(res.notes)), title="part of your notebook did not run",
+                      title_align="left", border_style="yellow"))  # fmt: skip
+    if res.printed and (verbose or _load_failed(res)):
+        c.print(Panel(Text(res.printed), title="your file printed while loading", title_align="left"))
     shown_load_error = False
     for part, tests in parts.items():
         failing = [t for t in tests if not t.passed]
@@ -150,6 +158,7 @@ def result(c: Console, res: Result, verbose: bool = False) -> None:
                     first.diagnosis.hint,
                 )
             )
+        body += _printed(first, verbose)
         more = len(failing) - 1
         subtitle = f"{more} more failing check(s) in this part" if more else None
         c.print(
@@ -166,7 +175,7 @@ def result(c: Console, res: Result, verbose: bool = False) -> None:
             for t in failing[1:]:
                 c.print(
                     Panel(
-                        Text(t.message),
+                        Group(Text(t.message), *_printed(t, verbose)),
                         title=f"{part}: {t.name}",
                         title_align="left",
                         border_style="red",
@@ -183,15 +192,58 @@ def result(c: Console, res: Result, verbose: bool = False) -> None:
     else:
         n_parts = len(parts)
         ok = sum(all(t.passed for t in tests) for tests in parts.values())
-        c.print(
-            Text(
-                f"{ok} of {n_parts} parts pass. Fix the first red part above, then run the check again.",
-                style="bold",
-            )
-        )
+        todo = "Fix the error above" if shown_load_error else "Fix the first red part above"
+        c.print(Text(f"{ok} of {n_parts} parts pass. {todo}, then run the check again.", style="bold"))
 
 
-def progress_tree(c: Console, catalog: Catalog, statuses: dict[str, str]) -> None:
+def _load_failed(res: Result) -> bool:
+    return any("syntax error" in t.message or "does not import" in t.message for t in res.tests)
+
+
+def _printed(test, verbose: bool, lines: int = 12) -> list[Text]:
+    """What the learner's code printed during a failing test: the first call's, or all with -v."""
+    calls = test.extra.get("printed") or []
+    out = []
+    for name, text in calls if verbose else calls[:1]:
+        shown = text.rstrip("\n").splitlines()
+        if not verbose and len(shown) > lines:
+            shown = shown[:lines] + [f"... ({len(shown) - lines} more lines: -v shows all)"]
+        out.append(Text(f"your `{name}` printed:", style="bold"))
+        out.append(Text("\n".join(shown), style="dim"))
+    if not verbose and len(calls) > 1:
+        out.append(Text(f"(and {len(calls) - 1} more call(s) printed: -v shows them)", style="dim"))
+    return out
+
+
+def milestone_list(c: Console, rows: list[dict]) -> None:
+    table = Table(title="Milestones: your own code from several topics, on real data", title_justify="left")
+    for col in ("phase", "milestone", "uses your", "status"):
+        table.add_column(col)
+    for r in rows:
+        status = Text("passed", style="green") if r["passed"] else Text("not yet", style="dim")
+        table.add_row(str(r["phase"]), Text.assemble((r["id"], "bold"), f"  {r['title']}"), ", ".join(r["topics"]), status)
+    c.print(table)
+    c.print("Run one: nnfs milestone NAME")
+
+
+def milestone_verdict(c: Console, milestone, outcome) -> None:
+    mark, style = ("✔", "bold green") if outcome.passed else ("✘", "bold red")
+    c.print(Text(f"{mark} {milestone.id}: {outcome.verdict} ({outcome.seconds:.1f} s)", style=style), soft_wrap=True)
+
+
+@contextmanager
+def spinner(label: str, enabled: bool = True):
+    """A spinner on stderr while something runs (only on a terminal), gone when it ends."""
+    if not enabled or not sys.stderr.isatty():
+        yield
+        return
+    with console(stderr=True).status(label):
+        yield
+
+
+def progress_tree(
+    c: Console, catalog: Catalog, statuses: dict[str, str], milestones: dict | None = None
+) -> None:
     root = Tree(Text("Neural networks from scratch: the roadmap", style="bold"))
     for phase in catalog.phases:
         done = sum(statuses[t.id] == "passed" for t in phase.topics)
@@ -202,6 +254,7 @@ def progress_tree(c: Console, catalog: Catalog, statuses: dict[str, str]) -> Non
         if avail < len(phase.topics):
             label.append(f"  ({len(phase.topics) - avail} planned)", style="dim")
         branch = root.add(label)
+        _milestone_lines(branch, phase.number, milestones or {})
         for section in phase.sections:
             sec = branch.add(Text(f"{section.number} {section.title}"))
             for t in section.topics:
@@ -215,16 +268,30 @@ def progress_tree(c: Console, catalog: Catalog, statuses: dict[str, str]) -> Non
                     )
                 )
     c.print(root)
-    total = len(statuses)
+    available = sum(s != "planned" for s in statuses.values())
     done = sum(s == "passed" for s in statuses.values())
-    c.print(Text.assemble(("Overall ", "bold"), f"{done}/{total} topics passed  "), end="")
-    c.print(ProgressBar(total=total, completed=done, width=40))
+    c.print(Text.assemble(("Overall ", "bold"), f"{done} of {available} available topics passed "
+                          f"({len(statuses)} on the roadmap)  "), end="")  # fmt: skip
+    c.print(ProgressBar(total=available or 1, completed=done, width=40))
 
 
-def progress_markdown(catalog: Catalog, statuses: dict[str, str]) -> str:
+def _milestone_lines(branch, phase: int, records: dict) -> None:
+    for m in load_milestones():
+        if m.phase == phase:
+            done = bool(records.get(m.id, {}).get("passed"))
+            branch.add(Text.assemble(("★ " if done else "☆ ", "green" if done else "dim"), f"milestone: {m.title}",
+                                     (f"  nnfs milestone {m.id}", "dim"), ("  passed", "green") if done else ""))  # fmt: skip
+
+
+def progress_markdown(catalog: Catalog, statuses: dict[str, str], milestones: dict | None = None) -> str:
     lines = ["# My neural-networks-from-scratch progress", ""]
     for phase in catalog.phases:
         lines += [f"## Phase {phase.number}: {phase.title}", ""]
+        goals = [m for m in load_milestones() if m.phase == phase.number]
+        for m in goals:
+            done = bool((milestones or {}).get(m.id, {}).get("passed"))
+            lines.append(f"- [{'x' if done else ' '}] Milestone: **{m.title}** (`nnfs milestone {m.id}`)")
+        lines += [""] if goals else []
         for section in phase.sections:
             lines += [f"### {section.number} {section.title}"]
             for t in section.topics:
@@ -234,7 +301,8 @@ def progress_markdown(catalog: Catalog, statuses: dict[str, str]) -> str:
                 lines.append(f"- [{box}] **{t.checkbox}** (`{t.id}`){note}")
             lines.append("")
     done = sum(s == "passed" for s in statuses.values())
-    lines.append(f"{done}/{len(statuses)} topics passed.")
+    available = sum(s != "planned" for s in statuses.values())
+    lines.append(f"{done} of {available} available topics passed ({len(statuses)} on the roadmap).")
     return "\n".join(lines) + "\n"
 
 
@@ -374,6 +442,7 @@ def watch_status(res: Result, path: str) -> Group:
     body = [head]
     if res.error:
         body.append(Text(res.error, style="red"))
+    body += [Text(note, style="yellow") for note in res.notes]
     first = next((t for t in res.tests if not t.passed), None)
     if first is not None:
         body.append(Panel(Text(first.message), title=f"{first.part}: {first.extra.get('description') or first.name}",

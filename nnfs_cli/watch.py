@@ -29,10 +29,21 @@ def _latest(ws: Workspace) -> tuple[Topic, Path] | None:
     return (max(files)[1], max(files)[2]) if files else None
 
 
+class _Follow:
+    """The topic being watched (None: whatever the learner saves); `n` moves it on."""
+
+    def __init__(self, topic: Topic | None) -> None:
+        self.topic = topic
+
+    def wants(self, found: Topic) -> bool:
+        return self.topic is None or found == self.topic
+
+
 def _grade_and_show(ws: Workspace, topic: Topic, path: Path, call_timeout: float) -> bool:
     c = views.console()
     try:
-        result = core.check(topic, path, ws, record=True, call_timeout=call_timeout)
+        # in this long-lived process: no Python, pytest and grader start-up per save
+        result = core.check(topic, path, ws, record=True, call_timeout=call_timeout, in_process=True)
     except NnfsError as e:
         views.error(str(e))
         return False
@@ -50,8 +61,8 @@ def _grade_and_show(ws: Workspace, topic: Topic, path: Path, call_timeout: float
     return result.passed
 
 
-def _keys(ws: Workspace, stop: threading.Event) -> None:
-    """On a terminal, 'n' + Enter fetches the next exercise."""
+def _keys(ws: Workspace, stop: threading.Event, follow: _Follow) -> None:
+    """On a terminal, 'n' + Enter fetches the next exercise, and watch follows it."""
     for line in sys.stdin:
         if stop.is_set():
             return
@@ -61,8 +72,11 @@ def _keys(ws: Workspace, stop: threading.Event) -> None:
                 views.console().print("Every available topic is passed.")
                 continue
             ws.fetch(following)
+            if follow.topic is not None:
+                follow.topic = following
             views.console().print(
-                f"Fetched {following.id}: {ws.exercise(following)} — edit and save it to grade."
+                f"Fetched {following.id}: {ws.current_file(following)} — edit and save it to grade; "
+                "watching it now.", soft_wrap=True
             )
 
 
@@ -73,8 +87,9 @@ def watch_loop(ws: Workspace, topic: Topic | None, call_timeout: float = 10.0) -
         raise NnfsError("no exercise in this workspace yet: run `nnfs next` first")
     _grade_and_show(ws, current[0], current[1], call_timeout)
     stop = threading.Event()
+    follow = _Follow(topic)
     if sys.stdin.isatty():
-        threading.Thread(target=_keys, args=(ws, stop), daemon=True).start()
+        threading.Thread(target=_keys, args=(ws, stop, follow), daemon=True).start()
     try:
         for changes in watch(ws.root, watch_filter=lambda _c, p: p.endswith((".py", ".ipynb")) and "/.nnfs/" not in p,
                              debounce=300, step=100, rust_timeout=0, yield_on_timeout=False):  # fmt: skip
@@ -82,7 +97,7 @@ def watch_loop(ws: Workspace, topic: Topic | None, call_timeout: float = 10.0) -
                 if not path.is_file():
                     continue  # mid-save: the editor removed and will recreate it
                 found = _topic_for(path, ws)
-                if found is not None and (topic is None or found == topic):
+                if found is not None and follow.wants(found):
                     _grade_and_show(ws, found, path, call_timeout)
     except KeyboardInterrupt:
         pass

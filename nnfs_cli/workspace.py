@@ -39,11 +39,9 @@ class Workspace:
         return self.exercise(topic).is_file()
 
     def current_file(self, topic: Topic) -> Path | None:
-        """The learner's file for a topic: the .py copy, else the notebook, else None."""
-        for path in (self.exercise(topic), self.notebook(topic)):
-            if path.is_file():
-                return path
-        return None
+        """The file the learner works in: of the .py copy and the notebook, the one saved last."""
+        files = [p for p in (self.exercise(topic), self.notebook(topic)) if p.is_file()]
+        return max(files, key=lambda p: p.stat().st_mtime_ns) if files else None
 
     def fetch_notebook(self, topic: Topic) -> bool:
         """Write the exercise as a notebook if there is none yet; never overwrite."""

@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 workspace="${NNFS_WORKSPACE:-$PWD/nnfs-workspace}"
-.venv/bin/nnfs init "$workspace"
+created=$(.venv/bin/nnfs init "$workspace")
+echo "${created%%$'\n'*}"  # its second line says "Next: nnfs next", which runs right now
 .venv/bin/nnfs next --workspace "$workspace"
 cat <<TXT
 

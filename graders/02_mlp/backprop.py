@@ -671,7 +671,7 @@ def xor_data():
 
 
 @pytest.mark.part("mlp_backward", points=2)
-def test_mlp_backward_trains_xor(learner, ref):
+def test_mlp_backward_trains_xor(learner, ref, report):
     """Gradient descent with your gradients fits XOR (no linear model can) within the budget."""
     X, y = xor_data()
     _, _, params = mlp_data(1, [2, 12, 2], seed=81)
@@ -684,6 +684,9 @@ def test_mlp_backward_trains_xor(learner, ref):
         ref_loss, ref_grads = ref.mlp_backward(X, y, ref_params)
         reference.append(ref_loss)
         ref_params = {k: v - lr * ref_grads[k] for k, v in ref_params.items()}
+    # for `nnfs plot`, passed or not: training with your gradients beside the reference's
+    report["figure"] = {"kind": "curves", "title": "mlp_backward: gradient descent on XOR",
+                        "ylabel": "mean cross-entropy", "curves": {"yours": losses, "reference": reference}}  # fmt: skip
     assert_converges(
         losses,
         0.1,

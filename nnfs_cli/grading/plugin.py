@@ -81,6 +81,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not config.getoption("--nnfs-topic"):
         return
+    # No pytest traceback is ever shown (the messages are ours). Without the terminal plugin
+    # (in-process runs) `--tb=no` does not exist, and pytest would parse the grader's source
+    # to format each failure's traceback: seconds on a stub where every test fails.
+    config.option.tbstyle = "no"
     topic = load_catalog().get(config.getoption("--nnfs-topic"))
     target = Path(config.getoption("--nnfs-target")).resolve()
     protect = tuple(config.getoption("--nnfs-protect"))
@@ -115,7 +119,9 @@ def _private_bytecode():
     """
     saved = sys.pycache_prefix, sys.dont_write_bytecode
     sys.pycache_prefix = os.path.join(private_cache(), "pycache")
-    sys.dont_write_bytecode = False  # our own folder: cached even where PYTHONDONTWRITEBYTECODE is set
+    sys.dont_write_bytecode = (
+        False  # our own folder: cached even where PYTHONDONTWRITEBYTECODE is set
+    )
     try:
         yield
     finally:
@@ -241,6 +247,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[_CALLS] = []
     if _state is not None:
         _state.current = item.stash[_CALLS]
+        _state.sandbox.printed.clear()  # what the learner prints is kept per test
         _state.index += 1
         if _state.result_fd is not None and not item.config.getoption("--nnfs-progress"):
             return  # nobody is listening: no event per test
@@ -374,6 +381,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         message = f"grader error: test {item.name} has no @pytest.mark.part marker"
         status = "error"
     extra = kept | dict(extra) | {"description": doc[0] if doc else ""}
+    if _state.sandbox.printed:
+        extra["printed"] = [list(p) for p in _state.sandbox.printed[:20]]
     _state.results.append(
         TestResult(item.name, part, False, 0.0, points, message, status, diagnosis, extra)
     )
@@ -397,6 +406,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "collect_errors": _state.collect_errors,
             "learner_output_bytes": _state.sandbox.output_bytes,
             "fence_missing": _state.sandbox.fence_missing or [],
+            "notes": _state.sandbox.load_notes,
+            "printed": _state.sandbox.printed_at_load,
         }
     )
     if _state.result_fd is not None:

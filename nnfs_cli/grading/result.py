@@ -48,6 +48,8 @@ class Result:
     tests: list[TestResult]
     seconds: float = 0.0
     error: str = ""  # the whole run failed (e.g. the overall timeout); tests may be empty
+    notes: list[str] = field(default_factory=list)  # e.g. a notebook cell that raised
+    printed: str = ""  # what the submission's top level printed while loading
 
     @property
     def score(self) -> float:
@@ -77,6 +79,8 @@ class Result:
             "target": self.target,
             "seconds": round(self.seconds, 3),
             "error": self.error or None,
+            "notes": self.notes,
+            "printed": self.printed,
             "tests": [t.to_json() for t in self.tests],
         }
 
@@ -97,4 +101,6 @@ class Result:
             tests,
             data.get("seconds", 0.0),
             data.get("error") or "",
+            list(data.get("notes") or []),
+            data.get("printed") or "",
         )

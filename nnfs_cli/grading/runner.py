@@ -246,7 +246,14 @@ def grade(
     if data.get("fence_missing") and not in_process:
         _say_once_fence_is_weaker(data["fence_missing"])
     tests = Result.from_json({"topic": topic.id, "tests": data["tests"]}).tests
-    return Result(topic.id, str(target), tests, time.perf_counter() - started)
+    return Result(
+        topic.id,
+        str(target),
+        tests,
+        time.perf_counter() - started,
+        notes=data.get("notes", []),
+        printed=data.get("printed", ""),
+    )
 
 
 def _say_once_fence_is_weaker(missing: list[str]) -> None:

@@ -204,6 +204,9 @@ class Sandbox:
         self.output_bytes = 0
         self.fence_missing: list[str] | None = None  # what the kernel could not enforce
         self.on_call: Callable[[str], None] | None = None  # told each call, e.g. for a spinner
+        self.load_notes: list[str] = []  # notebook cells that raised, said once per grading
+        self.printed_at_load = ""  # what the top level printed
+        self.printed: list[tuple[str, str]] = []  # (function, what it printed) per call
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -245,6 +248,7 @@ class Sandbox:
             {
                 "source": self.submission.source,
                 "filename": str(self.submission.path),
+                "cells": list(self.submission.cells),
                 "module_name": self.module_name,
                 "forbidden_imports": list(self.config.forbidden_imports),
                 "protected": [str(p) for p in self.config.protected],
@@ -360,7 +364,9 @@ class Sandbox:
         except Exception as e:  # a forged or unreadable frame
             self.stop()
             detail = str(e) if isinstance(e, FrameRejected) else type(e).__name__
-            raise BadResult(f"the answer from your code could not be read ({clean(detail)}) while {doing}") from None
+            raise BadResult(
+                f"the answer from your code could not be read ({clean(detail)}) while {doing}"
+            ) from None
         return reply
 
     def _ensure_loaded(self) -> None:
@@ -388,9 +394,12 @@ class Sandbox:
         self.fence_missing = list(status.get("fence_missing") or [])
         if status["status"] == "ok":
             self.functions = [clean(f, 200) for f in status["functions"]]
+            self.load_notes = [self._cell_failure(n) for n in status.get("notes") or []]
+            self.printed_at_load = status.get("printed") or ""
             self._loaded = True
             return
         at = self.submission.where(status.get("line", 0))
+        self.printed_at_load = status.get("printed") or ""
         if status["status"] == "syntax":
             msg = f"{where} has a syntax error at {at}: {clean(status['message'])}"
         else:
@@ -410,6 +419,16 @@ class Sandbox:
             )
         return min(timeout, left)
 
+    def _cell_failure(self, note: dict) -> str:
+        """'cell 3 raised NameError at line 2: ...' for a notebook cell that did not run."""
+        cell, _, line = self.submission.where(note.get("line", 0)).partition(", ")
+        what = (
+            "has a syntax error"
+            if note.get("type") == "SyntaxError"
+            else f"raised {note.get('type')}"
+        )
+        return f"{cell} {what} at {line}: {note.get('message')}; the other cells ran"
+
     # -- calling ----------------------------------------------------------------------
     def call(
         self, name: str, args: tuple = (), kwargs: dict | None = None, timeout: float | None = None
@@ -419,11 +438,15 @@ class Sandbox:
         timeout = timeout or self.config.call_timeout
         if name in self._hung:
             # one strike: a hang costs one timeout, and its message is given once
-            raise LearnerTimeout(f"`{name}` hung earlier in this check (see above), so it was not called again")
+            raise LearnerTimeout(
+                f"`{name}` hung earlier in this check (see above), so it was not called again"
+            )
         self._ensure_loaded()
         if name not in self.functions:
+            # the cell that should have defined it may have stopped early
+            stopped = f"; {self.load_notes[0]}" if self.load_notes else ""
             raise MissingFunction(
-                f"your file has no function `{name}` (found: {', '.join(self.functions) or 'none'})"
+                f"your file has no function `{name}` (found: {', '.join(self.functions) or 'none'}){stopped}"
             )
         shown = describe_call(name, args, kwargs)
         timeout = self._budget(timeout, shown)
@@ -441,6 +464,8 @@ class Sandbox:
             self._hung[name] = str(e)
             raise
         self.last_call_seconds = time.perf_counter() - started
+        if reply.get("printed"):
+            self.printed.append((name, str(reply["printed"])))
         status = reply["status"]
         if status == "ok":
             mutated = self._mutated(args, kwargs, reply.get("after"))
@@ -465,7 +490,11 @@ class Sandbox:
         names = [f"argument {i + 1}" for i in range(len(args))] + list(kwargs)
         before = list(args) + list(kwargs.values())
         if not isinstance(after, list) or len(after) != len(before):
-            return ["its inputs"] if any(isinstance(b, list | dict | tuple) or hasattr(b, "shape") for b in before) else []
+            return (
+                ["its inputs"]
+                if any(isinstance(b, list | dict | tuple) or hasattr(b, "shape") for b in before)
+                else []
+            )
         return [
             n
             for n, b, a in zip(names, before, after)
@@ -475,10 +504,15 @@ class Sandbox:
     def _raised(self, name: str, reply: dict):
         frames = reply.get("frames") or []
         kind = clean(reply.get("type"), 200)
-        at = ""
+        at = chain = ""
         if frames:
             line, _, code = frames[-1][:3]
             at = f" at {self.submission.where(int(line))} (`{clean(code, 300)}`)"
+        if len(frames) > 1:  # the learner's own call chain, caller first
+            chain = "\nyour calls, caller first:" + "".join(
+                f"\n  {self.submission.where(int(f[0]))}, in {clean(f[1], 100)}: {clean(f[2], 300)}"
+                for f in frames
+            )
         if kind == "NotImplementedError":
             raise LearnerRaised(
                 f"`{name}` is not implemented yet (it raises NotImplementedError)",
@@ -501,5 +535,8 @@ class Sandbox:
             )
         message = clean(reply.get("message"))
         raise LearnerRaised(
-            f"`{name}` raised {kind}{at}: {message}", kind, bool(reply.get("forbidden")), message
+            f"`{name}` raised {kind}{at}: {message}{chain}",
+            kind,
+            bool(reply.get("forbidden")),
+            message,
         )

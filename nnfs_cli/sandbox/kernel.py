@@ -142,7 +142,10 @@ def _landlock(abi: int, readable: list[str], writable: list[str]) -> None:
         write = handled & ~(_FS_MAKE_CHAR | _FS_MAKE_BLOCK | _FS_MAKE_SOCK | _FS_MAKE_FIFO)
         for path in writable:
             _add_path_rule(libc, ruleset, path, write)
-        _check(libc.syscall(_LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)), "landlock_restrict_self")
+        _check(
+            libc.syscall(_LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)),
+            "landlock_restrict_self",
+        )
     finally:
         os.close(ruleset)
 
@@ -229,9 +232,7 @@ def _seccomp(arch: int) -> None:
     filt = ctypes.create_string_buffer(code, len(code))
     fprog = struct.pack("=HxxxxxxQ", n, ctypes.addressof(filt))  # struct sock_fprog
     fbuf = ctypes.create_string_buffer(fprog, len(fprog))
-    _check(
-        libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, fbuf, 0, 0), "prctl(PR_SET_SECCOMP)"
-    )
+    _check(libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, fbuf, 0, 0), "prctl(PR_SET_SECCOMP)")
 
 
 # -- what this machine can enforce -----------------------------------------------------------
@@ -271,7 +272,9 @@ def mechanisms() -> list[Mechanism]:
     def needs(v: int, what: str) -> Mechanism:
         if abi >= v:
             return Mechanism(what, True, f"Landlock ABI {abi}")
-        return Mechanism(what, False, why_not if abi == 0 else f"needs Landlock ABI {v}, kernel has {abi}")
+        return Mechanism(
+            what, False, why_not if abi == 0 else f"needs Landlock ABI {v}, kernel has {abi}"
+        )
 
     ok, why = _seccomp_available()
     return [
@@ -279,7 +282,11 @@ def mechanisms() -> list[Mechanism]:
         needs(4, "network: no TCP connect or bind"),
         needs(6, "signals: none to processes outside the worker"),
         Mechanism("processes, sockets, ptrace, device nodes: refused", ok, why),
-        Mechanism("memory and CPU limits (rlimits)", os.name == "posix", "setrlimit" if os.name == "posix" else "not POSIX"),
+        Mechanism(
+            "memory and CPU limits (rlimits)",
+            os.name == "posix",
+            "setrlimit" if os.name == "posix" else "not POSIX",
+        ),
         Mechanism("Python audit hook (second layer, messages)", True, "PEP 578, every platform"),
     ]
 

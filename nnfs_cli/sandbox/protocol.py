@@ -70,7 +70,9 @@ def read_raw_frame(fd: int, deadline: float | None = None, limit: int | None = N
     """One frame's payload; `deadline` is a time.monotonic() value, `limit` a size cap."""
     (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
     if limit is not None and size > limit:
-        raise FrameRejected(f"a result of {size} bytes is larger than the {limit >> 20} MiB allowed")
+        raise FrameRejected(
+            f"a result of {size} bytes is larger than the {limit >> 20} MiB allowed"
+        )
     return _read_exact(fd, size, deadline)
 
 

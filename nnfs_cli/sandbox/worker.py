@@ -17,6 +17,7 @@ import traceback
 
 from nnfs_cli.sandbox.protocol import changed as _changed
 from nnfs_cli.sandbox.protocol import encode, read_raw_frame, write_frame
+from nnfs_cli.sandbox.source import run_source
 
 _SPAWN_EVENTS = (
     "os.system", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec",
@@ -27,13 +28,26 @@ _MUTATE_EVENTS = (
     "os.link", "os.symlink", "os.mkdir", "shutil.rmtree", "shutil.move", "os.utime",
 )  # fmt: skip
 _NET_EVENTS = (
-    "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+    "socket.connect",
+    "socket.bind",
+    "socket.sendto",
+    "socket.sendmsg",
+    "socket.getaddrinfo",
     "socket.__new__",
 )
 # where each file-changing event carries its dir_fd arguments (a path relative to an open
 # folder, which the hook cannot resolve: refused outright) and its paths
-_DIR_FDS = {"os.remove": (1,), "os.rmdir": (1,), "os.rename": (2, 3), "os.link": (2, 3),
-            "os.symlink": (2,), "os.mkdir": (2,), "os.chmod": (2,), "os.chown": (3,), "os.utime": (3,)}
+_DIR_FDS = {
+    "os.remove": (1,),
+    "os.rmdir": (1,),
+    "os.rename": (2, 3),
+    "os.link": (2, 3),
+    "os.symlink": (2,),
+    "os.mkdir": (2,),
+    "os.chmod": (2,),
+    "os.chown": (3,),
+    "os.utime": (3,),
+}
 _PATHS = {"os.rename": (0, 1), "os.link": (0, 1), "os.symlink": (1,)}  # fmt: skip
 
 
@@ -73,8 +87,12 @@ def _install_fence(forbidden_imports: frozenset[str], protected: tuple[str, ...]
         elif event in _SPAWN_EVENTS:
             raise Forbidden("nnfs: an exercise may not start other processes")
         elif event in _MUTATE_EVENTS:
-            if any(i < len(args) and args[i] not in (None, -1, -100) for i in _DIR_FDS.get(event, ())):
-                raise Forbidden("nnfs: an exercise may not change files through a folder descriptor")
+            if any(
+                i < len(args) and args[i] not in (None, -1, -100) for i in _DIR_FDS.get(event, ())
+            ):
+                raise Forbidden(
+                    "nnfs: an exercise may not change files through a folder descriptor"
+                )
             if not all(inside(args[i], (scratch,)) for i in _PATHS.get(event, (0,))):
                 raise Forbidden("nnfs: an exercise may not change files")
         elif event in ("os.kill", "os.killpg"):
@@ -111,15 +129,53 @@ def _plain(obj: object, depth: int = 0) -> object:
     raise TypeError(f"an object of type {_describe(obj)}")
 
 
-def _snapshot(args: tuple, kwargs: dict) -> list[tuple[str, object, object]]:
+def _snapshot(fn: object, args: tuple, kwargs: dict) -> list[tuple[str, object, object]]:
+    import inspect
+
     import numpy as np
 
-    named = [(f"argument {i + 1}", a) for i, a in enumerate(args)] + list(kwargs.items())
+    try:  # name arguments by the learner's own parameter names
+        names = list(inspect.signature(fn).bind_partial(*args, **kwargs).arguments)[: len(args)]
+    except (TypeError, ValueError):
+        names = []
+    names += [f"argument {i + 1}" for i in range(len(names), len(args))]
+    named = list(zip(names, args)) + list(kwargs.items())
     return [
         (n, a, copy.deepcopy(a))
         for n, a in named
         if isinstance(a, np.ndarray | list | dict | tuple)
     ]
+
+
+class _Printed:
+    """What learner code prints, kept up to a limit (a loop that prints must not flood)."""
+
+    LIMIT = 4000
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = self.dropped = 0
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = self.LIMIT - self.size
+        self.parts.append(text[:room] if room > 0 else "")
+        self.size += min(len(text), max(room, 0))
+        self.dropped += max(len(text) - max(room, 0), 0)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:  # progress bars ask before drawing
+        return False
+
+    def text(self) -> str:
+        # control characters (a terminal's colours, bells, cursor moves) are shown, not run
+        out = "".join(
+            c if c in "\n\t" or " " <= c != "\x7f" else repr(c)[1:-1] for c in "".join(self.parts)
+        )
+        return out + (f"\n... ({self.dropped} more characters not kept)" if self.dropped else "")
 
 
 def _learner_frames(tb, filename: str) -> list[tuple[int, str, str]]:
@@ -137,46 +193,57 @@ def _load(init: dict) -> tuple[object, dict]:
     module = types.ModuleType(init["module_name"])
     module.__file__ = filename
     sys.modules[init["module_name"]] = module
-    try:
-        code = compile(source, filename, "exec")
-    except SyntaxError as e:
-        return None, {"status": "syntax", "message": e.msg, "line": e.lineno or 0}
-    try:
-        exec(code, module.__dict__)
-    except BaseException as e:  # noqa: BLE001 - anything the module does at import time
-        frames = _learner_frames(e.__traceback__, filename)
-        return None, {
-            "status": "import",
-            "type": type(e).__name__,
-            "message": str(e)[:2000],
-            "line": frames[-1][0] if frames else 0,
-        }
+    import contextlib
+
+    printed = _Printed()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        fatal, notes = run_source(source, init.get("cells") or [], filename, module.__dict__)
+    if fatal is not None:
+        fatal["printed"] = printed.text()
+    if fatal is not None:
+        return None, fatal
     functions = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
-    return module, {"status": "ok", "functions": functions}
+    return module, {
+        "status": "ok",
+        "functions": functions,
+        "notes": notes,
+        "printed": printed.text(),
+    }
 
 
 def _call(module: object, request: dict, filename: str) -> dict:
+    import contextlib
+
     fn = getattr(module, request["name"], None)
     if not callable(fn):
         return {"status": "missing"}
     args, kwargs = request["args"], request["kwargs"]
-    snaps = _snapshot(args, kwargs)
+    snaps = _snapshot(fn, args, kwargs)
+    printed = _Printed()
     try:
-        result = fn(*args, **kwargs)
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            result = fn(*args, **kwargs)
     except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
         frames = _learner_frames(e.__traceback__, filename)
         return {
             "status": "raised",
             "type": type(e).__name__,
             "message": str(e)[:2000],
-            "frames": frames[-3:],
+            "frames": frames[-6:],  # the learner's own calls, caller first
             "forbidden": isinstance(e, Forbidden),
+            "printed": printed.text(),
         }
     mutated = [name for name, live, before in snaps if _changed(before, live)]
     try:
-        return {"status": "ok", "result": _plain(result), "mutated": mutated}
+        return {
+            "status": "ok",
+            "result": _plain(result),
+            "mutated": mutated,
+            "printed": printed.text(),
+        }
     except TypeError as e:
-        return {"status": "badresult", "message": f"returned {e}, which is not plain data"}
+        return {"status": "badresult", "message": f"returned {e}, which is not plain data",
+                "printed": printed.text()}  # fmt: skip
 
 
 def _after(request: dict, plain) -> list:
@@ -243,7 +310,12 @@ def main() -> None:
 
     # tracebacks show the learner's lines, which the fenced worker can no longer read
     source = init["source"]
-    linecache.cache[init["filename"]] = (len(source), None, source.splitlines(True), init["filename"])
+    linecache.cache[init["filename"]] = (
+        len(source),
+        None,
+        source.splitlines(True),
+        init["filename"],
+    )
     fence_missing = _fence(init, scratch)
     module, status = _load(init)
     status["fence_missing"] = fence_missing

@@ -19,7 +19,10 @@ perceptron is not trained by gradient descent but by its own rule: on a mistake,
 
     w <- w + lr (y - y_hat) x,    b <- b + lr (y - y_hat),    labels y in {0, 1}.
 
-Numerical care: `exp(-z)` overflows for z near -1000. Compute the sigmoid from
+Numerical care: in float64 `exp(-z)` overflows for z below about -709: NumPy returns
+`inf` with "RuntimeWarning: overflow encountered in exp". 1 / (1 + inf) happens to be 0,
+but the other textbook form exp(z) / (1 + exp(z)) gives inf / inf = NaN for large z, and
+a warning on every batch hides the ones that matter. Compute the sigmoid from
 `exp(-|z|)`, which never overflows, choosing the form by the sign of z.
 
 **Inputs are read-only.** No function here modifies an array (or a dict) it is given:
