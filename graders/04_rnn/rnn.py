@@ -193,6 +193,7 @@ def test_rnn_forward_values(learner, ref, case, nonlinearity, dtype):
         ref.rnn_forward(*args64, nonlinearity),
         f"rnn_forward(..., nonlinearity={nonlinearity!r})",
         on=on,
+        inputs={"x": x, "h0": h0},
         hint=HINTS["rnn_forward"],
     )
 
