@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +96,7 @@ def check(
     parts: tuple[str, ...] = (),
     call_timeout: float = 10.0,
     in_process: bool = False,
+    on_progress: Callable[[dict], None] | None = None,
 ) -> Result:
     """Grade `target`; record the attempt in the workspace's store when asked.
 
@@ -103,7 +105,7 @@ def check(
     """
     protect = (ws.state_dir,) if ws else ()
     result = grade(topic, target, protect=protect, parts=parts, call_timeout=call_timeout,
-                   in_process=in_process)  # fmt: skip
+                   in_process=in_process, on_progress=on_progress)  # fmt: skip
     if record and ws is not None and not parts:
         ws.store.update(
             lambda d: record_attempt(d, topic.id, result.score, result.max_score, result.passed)

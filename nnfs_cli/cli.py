@@ -221,9 +221,10 @@ def check(
         raise NnfsError("give --file or --solution, not both")
     ws = None if solution else _optional_workspace(workspace, needed=file is None)
     target = core.resolve_target(t, ws, file, solution)
-    with views.spinner(f"grading {t.id} ({target.name})", enabled=not json_out):
+    with views.spinner(f"grading {t.id} ({target.name})", enabled=not json_out) as progress:
         result = core.check(
-            t, target, ws, record=not solution, parts=tuple(part or ()), call_timeout=timeout
+            t, target, ws, record=not solution, parts=tuple(part or ()), call_timeout=timeout,
+            on_progress=progress,
         )
     if ws is not None:
         _show_notices(ws)

@@ -233,12 +233,25 @@ def milestone_verdict(c: Console, milestone, outcome) -> None:
 
 @contextmanager
 def spinner(label: str, enabled: bool = True):
-    """A spinner on stderr while something runs (only on a terminal), gone when it ends."""
+    """A spinner on stderr while something runs (only on a terminal), gone when it ends.
+
+    Yields a callback for grading's progress events: the spinner then shows the current test
+    and the learner call it is waiting for (so a hang is visible while it happens).
+    """
     if not enabled or not sys.stderr.isatty():
-        yield
+        yield lambda event: None
         return
-    with console(stderr=True).status(label):
-        yield
+    state = {"test": ""}
+    with console(stderr=True).status(label) as status:
+
+        def show(event: dict) -> None:
+            if event.get("event") == "test":
+                state["test"] = f"test {event.get('index')}/{event.get('total')} ({event.get('part')})"
+                status.update(f"{label}: {state['test']}")
+            elif event.get("event") == "call":
+                status.update(f"{label}: {state['test']}, waiting for {event.get('call')}")
+
+        yield show
 
 
 def progress_tree(
