@@ -249,12 +249,15 @@ def test_hidden_grad_norms_show_the_trend(learner, ref, scale, trend):
 # ---------------------------------------------------------------------------------------
 
 
-def sine_task(n=64, t=12, seed=0):
-    """Predict the next value of sine waves of random phase and frequency from 12 samples."""
+def sine_task(n=64, t=12, seed=0, both=False):
+    """Predict the next value of sine waves of random phase and frequency from 12 samples
+    (with `both`, of the sine and the cosine together: D = K = 2, so no size-1 axis hides
+    a wrong product or a missing axis)."""
     rng = np.random.default_rng(seed)
     phase, freq = rng.uniform(0, 2 * np.pi, size=n), rng.uniform(0.3, 0.6, size=n)
-    s = np.sin(freq[:, None] * np.arange(t + 1) + phase[:, None])
-    return s[:, :t, None], s[:, t:]
+    angle = freq[:, None] * np.arange(t + 1) + phase[:, None]
+    s = np.stack([np.sin(angle), np.cos(angle)], axis=2) if both else np.sin(angle)[:, :, None]
+    return s[:, :t], s[:, t]
 
 
 @pytest.mark.parametrize("max_norm", [0.05, 1e3], ids=["clipping", "no_clipping_needed"])
@@ -262,7 +265,7 @@ def sine_task(n=64, t=12, seed=0):
 def test_train_rnn_follows_the_recipe(learner, ref, max_norm):
     """Three steps replayed against the reference: the losses and every parameter (with a
     small max_norm, where clipping changes every step, and a large one, where it does not)."""
-    X, Y = sine_task(n=16, t=6)
+    X, Y = sine_task(n=16, t=6, both=True)
     on = describe(X=X, Y=Y) + f", hidden=5, steps=3, lr=0.1, max_norm={max_norm}, seed=3"
     params, losses = as_tuple(
         learner.train_rnn(X, Y, 5, 3, 0.1, max_norm, 3), 2, "train_rnn(...)", on

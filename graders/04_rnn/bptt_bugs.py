@@ -110,3 +110,13 @@ def clip_grad_norm(grads, max_norm):
         code=edited(_TRAIN, ("dpred = 2 * (pred - Y) / pred.size", "dpred = 2 * (pred - Y)")),
     ),
 ]
+
+# Audit mutants reviewed as equivalent: they cannot change any result.
+EQUIVALENT = {
+    "rnn_backward/sibling/zeros_like->ones_like#0": "every dx[:, t] is assigned before dx is returned",
+    "rnn_backward/swap-args/swap first two arguments#0": "np.result_type is symmetric",
+    "rnn_backward/constant/0->1#0": "Wh is square: Wh.shape[1] == Wh.shape[0]",
+    "clip_grad_value/swap-args/swap first two arguments#0": "np.clip(-c, g, c) = minimum(maximum(-c, g), c) = np.clip(g, -c, c)",
+    "clip_grad_norm/swap-args/swap first two arguments#0": "min is symmetric",
+    "hidden_grad_norms/sibling/zeros->ones#0": "every norms[t] is assigned before norms is returned",
+}
