@@ -9,8 +9,8 @@ height, width), as in PyTorch. Never modify an input in place.
 
 `conv2d_forward` / `conv2d_backward` (im2col through a strided view, stride and zero
 padding; weights `(C_out, C_in, kH, kW)`, cross-correlation as every framework computes
-it) and `softmax_cross_entropy` are given below, so you can focus on what is new. The
-`convolution` topic is where you write your own.
+it), `softmax_cross_entropy` and the small CNN's initialisation `init_cnn` are given below,
+so you can focus on what is new. The `convolution` topic is where you write your own.
 
 ## Pooling: window `k`, stride `s`
 
@@ -62,7 +62,8 @@ convolutions have stride 1 and no padding; a dense layer is `h @ W + b` with `W`
 
 `params = {"W1": (F, C_in, 3, 3), "b1": (F,), "W2": (F*(H//2)*(W//2), C), "b2": (C,)}`.
 Backward: the cross-entropy gradient, the dense layer, flatten, max pool, ReLU (derivative 0
-at 0), then `conv2d_backward`. `train_cnn` runs minibatch SGD with these gradients.
+at 0), then `conv2d_backward`. `train_cnn` runs minibatch SGD with these gradients from the
+given He initialisation `init_cnn`.
 
 Read: LeCun, Bottou, Bengio & Haffner (1998), "Gradient-based learning applied to document
 recognition"; Goodfellow, Bengio & Courville, *Deep Learning*, chapter 9; the CS231n notes
@@ -208,6 +209,24 @@ def cnn_loss(
     raise NotImplementedError("cnn-architecture: implement cnn_loss")
 
 
+def init_cnn(
+    rng: np.random.Generator, image_shape: tuple[int, int, int], n_filters: int, n_classes: int
+) -> dict[str, np.ndarray]:
+    """Given. He-initialised parameters of the small CNN for images (C_in, H, W), biases 0.
+
+    W1 ~ normal(0, sqrt(2 / (C_in * 9))) of shape (n_filters, C_in, 3, 3);
+    W2 ~ normal(0, sqrt(2 / D)) of shape (D, n_classes), D = n_filters * (H // 2) * (W // 2).
+    """
+    c_in, h, w = image_shape
+    d = n_filters * (h // 2) * (w // 2)
+    return {
+        "W1": rng.normal(0, np.sqrt(2 / (c_in * 9)), size=(n_filters, c_in, 3, 3)),
+        "b1": np.zeros(n_filters),
+        "W2": rng.normal(0, np.sqrt(2 / d), size=(d, n_classes)),
+        "b2": np.zeros(n_classes),
+    }
+
+
 def train_cnn(
     X: np.ndarray,
     y: np.ndarray,
@@ -220,10 +239,9 @@ def train_cnn(
     """Train the small CNN of cnn_loss from scratch with minibatch SGD.
 
     X: (N, C_in, H, W) images, H and W even; y: (N,) labels in 0..C-1 (C = y.max() + 1).
-    Initialise with rng = np.random.default_rng(seed): W1 ~ normal(0, sqrt(2 / (C_in*9))),
-    W2 ~ normal(0, sqrt(2 / D)) (He initialisation), biases 0. Each epoch visits every sample
-    once in a new random order (rng.permutation), in batches of batch_size (the last may be
-    smaller), with params <- params - lr * grads after each batch.
+    With rng = np.random.default_rng(seed), start from the given init_cnn(rng, ...). Each
+    epoch visits every sample once in a new random order (rng.permutation), in batches of
+    batch_size (the last may be smaller), with params <- params - lr * grads after each batch.
     Returns (params, losses): the trained params (keys as cnn_loss) and the mean batch loss
     of each epoch, a list of `epochs` numbers.
     """

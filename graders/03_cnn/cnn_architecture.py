@@ -530,8 +530,8 @@ def test_train_cnn_learns_handwritten_digits(learner, ref, report):
     )
     assert_converges(losses, TARGET_LOSS, "train_cnn: mean training loss per epoch", budget=TRAIN["epochs"],
                      on=on, reference=reference,
-                     hint="check cnn_loss first; then: He-initialised (non-zero) weights, a new permutation "
-                     "each epoch, params - lr * grads after every batch")  # fmt: skip
+                     hint="check cnn_loss first; then: start from the given init_cnn (non-zero weights), "
+                     "a new permutation each epoch, params - lr * grads after every batch")  # fmt: skip
     accuracy = float(np.mean(cnn_logits(ref, Xte, params).argmax(axis=1) == yte))
     report["title"] = "train_cnn on the UCI digits"
     report["table"] = (

@@ -199,17 +199,20 @@ BUGS = [
         # and zero biases, no gradient reaches W1 or W2 at all); a classic (CS231n notes).
         name="train-cnn-zero-init",
         function="train_cnn",
-        hint="initialise the weights randomly (He: normal with std sqrt(2 / fan_in)); all-zero weights "
-        "never break the symmetry between filters",
+        hint="start from random weights (the given init_cnn: He, normal with std sqrt(2 / fan_in)); "
+        "all-zero weights never break the symmetry between filters",
         code=edited(
             TRAIN_CNN,
             (
-                "rng.normal(0, np.sqrt(2 / (c_in * 9)), size=(n_filters, c_in, 3, 3))",
-                "np.zeros((n_filters, c_in, 3, 3))",
+                "params = init_cnn(rng, X.shape[1:], n_filters, int(np.max(y)) + 1)",
+                "params = {k: np.zeros_like(v) for k, v in "
+                "init_cnn(rng, X.shape[1:], n_filters, int(np.max(y)) + 1).items()}",
             ),
-            ("rng.normal(0, np.sqrt(2 / d), size=(d, n_classes))", "np.zeros((d, n_classes))"),
         ),
     ),
 ]
 
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT = {
+    "cnn_loss/swap-args/swap first two arguments#1": "np.maximum(0, z) is np.maximum(z, 0): "
+    "an elementwise maximum is symmetric",
+}
