@@ -210,7 +210,7 @@ def test_pool_backward_float32(learner, ref, kind, case):
     )
     assert_close(getattr(learner, f"{kind}pool_backward")(dout, x, pool, stride), exp,
                  f"{kind}pool_backward in float32", on=pool_on(x, pool, stride, dout),
-                 hint=BACKWARD_HINTS[kind])  # fmt: skip
+                 inputs={"x": x, "dout": dout}, hint=BACKWARD_HINTS[kind])  # fmt: skip
 
 
 TIE_CASES = [(2, 2), (3, 1), (2, 1)]
@@ -342,7 +342,7 @@ def test_lenet5_forward_float32(learner, ref):
         x.astype(np.float64), {k: v.astype(np.float64) for k, v in params.items()}
     )
     assert_close(learner.lenet5_forward(x, params), exp, "lenet5_forward in float32",
-                 on=describe(x=x) + " (float32 params)", hint=LENET_HINT)  # fmt: skip
+                 on=describe(x=x) + " (float32 params)", inputs={"x": x}, hint=LENET_HINT)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -477,9 +477,9 @@ def test_cnn_loss_float32(learner, ref):
     on = cnn_on(X32, y, p32)
     assert_close(loss, exp_loss, "cnn_loss: loss in float32", on=on, **LOSS_TOL)
     for k in ORDER:
-        # a float64 result from float32 inputs is checked at float32 precision too
-        assert_close(np.asarray(grads[k], dtype=np.float32), exp[k], f"cnn_loss: gradient of {k} in float32",
-                     on=on, batch=4)  # fmt: skip
+        # a float32 question (inputs= says so) is checked at float32 precision
+        assert_close(grads[k], exp[k], f"cnn_loss: gradient of {k} in float32",
+                     on=on, batch=4, inputs={"X": X32})  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
