@@ -242,4 +242,16 @@ BUGS = [
     ),
 ]
 
-EQUIVALENT = {}
+_SYMMETRIC = "np.maximum is symmetric in its arguments (only the sign of a zero can differ, and -0.0 == 0.0)"
+EQUIVALENT = {
+    "residual_block_forward/swap-args/swap first two arguments#0": _SYMMETRIC,
+    "residual_block_forward/swap-args/swap first two arguments#4": _SYMMETRIC,
+    "residual_block_backward/swap-args/swap first two arguments#1": _SYMMETRIC,
+    "dense_block_forward/swap-args/swap first two arguments#2": _SYMMETRIC,
+    "depthwise_conv2d/swap-args/swap first two arguments#1": "np.result_type is symmetric: "
+    "the output dtype is the same",
+    "round_filters/swap-args/swap first two arguments#0": "max is symmetric",
+    "round_filters/compare/Lt->LtE#0": "differs only when v equals 0.9 * channels * width "
+    "exactly, a float tie that needs a contrived width (e.g. 80 / 9); the grader does not test "
+    "it, because equally correct forms of the rule (v / scaled < 0.9) disagree there by rounding",
+}
