@@ -91,7 +91,26 @@ def alexnet():
 def vgg16():
     """Configuration D of Simonyan & Zisserman 2015: 13 biased 3x3 convs, 3 linear layers."""
     layers, c = [], 3
-    for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]:
+    for v in [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+    ]:
         if v == "M":
             layers.append({"type": "maxpool", "kernel": 2, "stride": 2})
         else:
@@ -174,7 +193,11 @@ def published_nets(ref):
         ("ResNet-18", resnet("basic", [2, 2, 2, 2]), 11_689_512),
         ("ResNet-50", resnet("bottleneck", [3, 4, 6, 3]), 25_557_032),
         ("MobileNetV2", mobilenet_v2(), 3_504_872),
-        ("EfficientNet-B0", efficientnet(1.0, 1.0, ref.round_filters, ref.round_repeats), 5_288_548),
+        (
+            "EfficientNet-B0",
+            efficientnet(1.0, 1.0, ref.round_filters, ref.round_repeats),
+            5_288_548,
+        ),
     ]
 
 
@@ -189,23 +212,57 @@ def net(ref, name):
 TOY = {
     "conv-defaults": ([{"type": "conv", "in": 3, "out": 5, "kernel": 3}], (3, 9, 7)),
     "conv-stride-pad-nobias": ([conv(4, 6, 5, 2, 1), {"type": "relu"}], (4, 13, 10)),
-    "grouped-and-depthwise": ([conv(6, 9, 3, groups=3, bias=True), conv(9, 9, 3, 2, groups=9)],
-                              (6, 11, 8)),  # fmt: skip
-    "pools-and-linear": ([conv(2, 4, 3, bias=True), {"type": "maxpool", "kernel": 2},
-                          {"type": "avgpool", "kernel": 3, "stride": 2, "padding": 1},
-                          {"type": "flatten"}, {"type": "linear", "in": 4 * 2 * 2, "out": 7},
-                          {"type": "relu"}, {"type": "linear", "in": 7, "out": 3, "bias": False}],
-                         (2, 9, 6)),  # fmt: skip
-    "pools": ([conv(2, 3, 2, bias=True), {"type": "maxpool", "kernel": 2},
-               {"type": "avgpool", "kernel": 3, "stride": 1, "padding": 1},
-               {"type": "maxpool", "kernel": 3, "stride": 2}], (2, 12, 17)),
-    "batchnorm": (conv_bn(3, 8, 3) + [{"type": "adaptive_avgpool", "output": (2, 3)},
-                                      {"type": "flatten"}, {"type": "linear", "in": 48, "out": 5}],
-                  (3, 10, 12)),  # fmt: skip
-    "residual-identity": ([{"type": "residual", "body": conv_bn(4, 4, 3) + [conv(4, 4, 1)],
-                            "shortcut": []}, {"type": "relu"}], (4, 7, 5)),  # fmt: skip
-    "residual-projection": ([{"type": "residual", "body": conv_bn(4, 6, 3, 2) + [conv(6, 6, 3)],
-                              "shortcut": conv_bn(4, 6, 1, 2, act=None)}], (4, 9, 6)),  # fmt: skip
+    "grouped-and-depthwise": (
+        [conv(6, 9, 3, groups=3, bias=True), conv(9, 9, 3, 2, groups=9)],
+        (6, 11, 8),
+    ),  # fmt: skip
+    "pools-and-linear": (
+        [
+            conv(2, 4, 3, bias=True),
+            {"type": "maxpool", "kernel": 2},
+            {"type": "avgpool", "kernel": 3, "stride": 2, "padding": 1},
+            {"type": "flatten"},
+            {"type": "linear", "in": 4 * 2 * 2, "out": 7},
+            {"type": "relu"},
+            {"type": "linear", "in": 7, "out": 3, "bias": False},
+        ],
+        (2, 9, 6),
+    ),  # fmt: skip
+    "pools": (
+        [
+            conv(2, 3, 2, bias=True),
+            {"type": "maxpool", "kernel": 2},
+            {"type": "avgpool", "kernel": 3, "stride": 1, "padding": 1},
+            {"type": "maxpool", "kernel": 3, "stride": 2},
+        ],
+        (2, 12, 17),
+    ),
+    "batchnorm": (
+        conv_bn(3, 8, 3)
+        + [
+            {"type": "adaptive_avgpool", "output": (2, 3)},
+            {"type": "flatten"},
+            {"type": "linear", "in": 48, "out": 5},
+        ],
+        (3, 10, 12),
+    ),  # fmt: skip
+    "residual-identity": (
+        [
+            {"type": "residual", "body": conv_bn(4, 4, 3) + [conv(4, 4, 1)], "shortcut": []},
+            {"type": "relu"},
+        ],
+        (4, 7, 5),
+    ),  # fmt: skip
+    "residual-projection": (
+        [
+            {
+                "type": "residual",
+                "body": conv_bn(4, 6, 3, 2) + [conv(6, 6, 3)],
+                "shortcut": conv_bn(4, 6, 1, 2, act=None),
+            }
+        ],
+        (4, 9, 6),
+    ),  # fmt: skip
     "squeeze-excitation": (inverted_residual(8, 8, 16, 3, 1, "silu", se=2), (8, 5, 7)),
 }
 
@@ -534,7 +591,9 @@ def test_residual_block_forward_matches_torch(learner, case, dtype):
         on=describe(x=x, **params),
         inputs={"x": x},
         hint="ResNet v1: add the shortcut to the second conv's output, then apply the ReLU"
-        + ("; the shortcut is conv(x, ws) here" if "ws" in params else "; the shortcut is x itself"),
+        + (
+            "; the shortcut is conv(x, ws) here" if "ws" in params else "; the shortcut is x itself"
+        ),
     )
 
 

@@ -25,8 +25,10 @@ BUGS = [
         "conv-params-bias-forgotten",
         "conv2d_params",
         "a conv with a bias has c_out more parameters: one bias per output channel",
-        ("c_out * (c_in // groups) * kh * kw + (c_out if bias else 0)",
-         "c_out * (c_in // groups) * kh * kw"),
+        (
+            "c_out * (c_in // groups) * kh * kw + (c_out if bias else 0)",
+            "c_out * (c_in // groups) * kh * kw",
+        ),
         fails=("conv2d_params", "count_parameters"),
         why="the '+1 for the bias' of the CS231n notes on conv layers is the step most often "
         "missed in 'count the parameters of this CNN' questions (Stack Overflow, Cross Validated)",
@@ -56,8 +58,10 @@ BUGS = [
         "conv2d_macs",
         "with groups g each output value sums over c_in / g channels only: "
         "(c_in // groups) * kh * kw MACs each",
-        ("c_out * h_out * w_out * (c_in // groups) * kh * kw",
-         "c_out * h_out * w_out * c_in * kh * kw"),
+        (
+            "c_out * h_out * w_out * (c_in // groups) * kh * kw",
+            "c_out * h_out * w_out * c_in * kh * kw",
+        ),
         fails=("conv2d_macs", "count_macs"),
         why="grouped/depthwise FLOPs overcounted: early FLOP-counter issues (thop, ptflops) on "
         "MobileNet and ResNeXt",
@@ -94,8 +98,10 @@ BUGS = [
         "residual-shortcut-params-forgotten",
         "count_parameters",
         "a residual block's projection shortcut (1 x 1 conv + batch norm) has parameters too",
-        ('count_parameters(layer["body"]) + count_parameters(layer["shortcut"])',
-         'count_parameters(layer["body"])'),
+        (
+            'count_parameters(layer["body"]) + count_parameters(layer["shortcut"])',
+            'count_parameters(layer["body"])',
+        ),
         why="ResNet counts a few hundred thousand short: the downsample branch is easy to miss "
         "when reading the architecture table of He et al., which does not list it",
     ),
@@ -131,8 +137,10 @@ BUGS = [
         "residual-shortcut-macs-forgotten",
         "count_macs",
         "a residual block costs its body plus its shortcut: the projection is a conv too",
-        ('count_macs(layer["body"], shape) + count_macs(layer["shortcut"], shape)',
-         'count_macs(layer["body"], shape)'),
+        (
+            'count_macs(layer["body"], shape) + count_macs(layer["shortcut"], shape)',
+            'count_macs(layer["body"], shape)',
+        ),
         why="the same missed downsample branch as for the parameters, in FLOP tables",
     ),
     # ---------------------------------------------------------------- residual block
@@ -159,16 +167,21 @@ BUGS = [
         "the final ReLU comes after the add: the shortcut gets dz = dout * (z2 + s > 0), "
         "not dout itself (identity or projection alike)",
         ("        dx_s = dz\n", "        dx_s = dout\n"),
-        ('pointwise_conv_backward(dz, x, params["ws"])', 'pointwise_conv_backward(dout, x, params["ws"])'),
+        (
+            'pointwise_conv_backward(dz, x, params["ws"])',
+            'pointwise_conv_backward(dout, x, params["ws"])',
+        ),
         why="'the skip passes the gradient unchanged' read too literally, past the ReLU",
     ),
     bug(
         "projection-gradient-missing",
         "residual_block_backward",
         "the projection conv is trained too: dws = pointwise_conv_backward(dz, x, ws)[1]",
-        ('dx_s, grads["ws"], _ = pointwise_conv_backward(dz, x, params["ws"])',
-         'dx_s, _, _ = pointwise_conv_backward(dz, x, params["ws"])\n'
-         '        grads["ws"] = np.zeros_like(params["ws"])'),
+        (
+            'dx_s, grads["ws"], _ = pointwise_conv_backward(dz, x, params["ws"])',
+            'dx_s, _, _ = pointwise_conv_backward(dz, x, params["ws"])\n'
+            '        grads["ws"] = np.zeros_like(params["ws"])',
+        ),
         why="the downsample branch treated as fixed: its weights never learn",
     ),
     # ---------------------------------------------------------------- dense block
@@ -178,16 +191,17 @@ BUGS = [
         "concatenate in the stated order: the block's input first, then each layer's output "
         "(torchvision's torch.cat(features, 1))",
         ("z = np.concatenate(features, axis=1)", "z = np.concatenate(features[::-1], axis=1)"),
-        ("return np.concatenate(features, axis=1)",
-         "return np.concatenate(features[::-1], axis=1)"),
+        (
+            "return np.concatenate(features, axis=1)",
+            "return np.concatenate(features[::-1], axis=1)",
+        ),
         why="x = cat([layer(x), x]) puts the new features first: same shape, other channels",
     ),
     bug(
         "dense-block-returns-new-features-only",
         "dense_block_forward",
         "the block returns its input too: concat[x, x_1, ..., x_L]",
-        ("return np.concatenate(features, axis=1)",
-         "return np.concatenate(features[1:], axis=1)"),
+        ("return np.concatenate(features, axis=1)", "return np.concatenate(features[1:], axis=1)"),
         why="the FC-DenseNet up-path returns only the new features; DenseNet's blocks do not",
     ),
     # ---------------------------------------------------------------- depthwise
@@ -204,8 +218,10 @@ BUGS = [
         "separable-padding-dropped",
         "depthwise_separable_conv",
         "pass the padding (and the stride) to the depthwise conv",
-        ("depthwise_conv2d(x, w_depthwise, stride, padding)",
-         "depthwise_conv2d(x, w_depthwise, stride)"),
+        (
+            "depthwise_conv2d(x, w_depthwise, stride, padding)",
+            "depthwise_conv2d(x, w_depthwise, stride)",
+        ),
         why="an argument dropped when composing two layers",
     ),
     # ---------------------------------------------------------------- compound scaling
@@ -242,4 +258,18 @@ BUGS = [
     ),
 ]
 
-EQUIVALENT = {}
+_SYMMETRIC = (
+    "np.maximum is symmetric in its arguments (only the sign of a zero can differ, and -0.0 == 0.0)"
+)
+EQUIVALENT = {
+    "residual_block_forward/swap-args/swap first two arguments#0": _SYMMETRIC,
+    "residual_block_forward/swap-args/swap first two arguments#4": _SYMMETRIC,
+    "residual_block_backward/swap-args/swap first two arguments#1": _SYMMETRIC,
+    "dense_block_forward/swap-args/swap first two arguments#2": _SYMMETRIC,
+    "depthwise_conv2d/swap-args/swap first two arguments#1": "np.result_type is symmetric: "
+    "the output dtype is the same",
+    "round_filters/swap-args/swap first two arguments#0": "max is symmetric",
+    "round_filters/compare/Lt->LtE#0": "differs only when v equals 0.9 * channels * width "
+    "exactly, a float tie that needs a contrived width (e.g. 80 / 9); the grader does not test "
+    "it, because equally correct forms of the rule (v / scaled < 0.9) disagree there by rounding",
+}
