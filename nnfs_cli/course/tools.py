@@ -61,16 +61,40 @@ class Settings:
     course_id: str
 
 
+def _literal_settings(config: Path) -> dict[str, str] | None:
+    """`c.CourseDirectory.db_url/course_id = "..."` read without running the file (running it
+    imports nbconvert and nbgrader: seconds per command); None if set in any other way."""
+    import ast
+
+    found: dict[str, str] = {}
+    for node in ast.walk(ast.parse(config.read_text(encoding="utf-8"))):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        for t in targets:
+            name = ast.unparse(t)
+            if name.startswith("c.CourseDirectory.") and name.endswith((".db_url", ".course_id")):
+                if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+                    return None
+                found[name.rsplit(".", 1)[1]] = node.value.value
+        if isinstance(node, ast.Call) and "CourseDirectory" in ast.unparse(node.func):
+            return None  # e.g. c.CourseDirectory.update(...)
+    return found
+
+
 def settings(course: Path, db_url: str | None = None) -> Settings:
     """The gradebook URL (`--db`, else the course's nbgrader_config.py, else SQLite in the course)."""
     config = course / "nbgrader_config.py"
     if not config.exists():
         raise NnfsError(f"{course} is not a course folder: run `nnfs course build {course}` first")
-    try:
-        from traitlets.config.loader import PyFileConfigLoader
-    except ImportError:
-        raise NnfsError(f"setup error: nbgrader is not installed: {INSTALL}") from None
-    loaded = PyFileConfigLoader(config.name, path=str(course)).load_config()
-    directory = loaded.get("CourseDirectory", {})
+    directory = _literal_settings(config)
+    if directory is None:
+        try:
+            from traitlets.config.loader import PyFileConfigLoader
+        except ImportError:
+            raise NnfsError(f"setup error: nbgrader is not installed: {INSTALL}") from None
+        directory = (
+            PyFileConfigLoader(config.name, path=str(course))
+            .load_config()
+            .get("CourseDirectory", {})
+        )
     url = db_url or directory.get("db_url") or f"sqlite:///{(course / 'gradebook.db').resolve()}"
     return Settings(url, directory.get("course_id") or "default_course")
