@@ -539,6 +539,19 @@ def audit(
         views.audit_report(views.console(), reports)
 
 
+WorkersOpt = Annotated[
+    int,
+    typer.Option("--workers", "-n", min=0, help="Local worker processes (default: one per core)."),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="An existing Dask scheduler, e.g. tcp://host:8786 (default: a local cluster).",
+    ),
+]
+
+
 @course_app.command("build")
 @_guard
 def course_build(
@@ -589,19 +602,8 @@ def course_grade(
         list[str] | None,
         typer.Option("--student", "-s", help="Grade only this student (repeatable)."),
     ] = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers", "-n", min=0, help="Local worker processes (default: one per core)."
-        ),
-    ] = 0,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            help="An existing Dask scheduler, e.g. tcp://host:8786 (else a local cluster).",
-        ),
-    ] = None,
+    workers: WorkersOpt = 0,
+    scheduler: SchedulerOpt = None,
     db: Annotated[
         str | None,
         typer.Option(
@@ -665,15 +667,8 @@ def course_grade_folder(
         Path | None,
         typer.Option("--out", "-o", help="Output prefix (default: grades-TOPIC): .csv and .json."),
     ] = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--workers", "-n", min=0, help="Local worker processes (default: one per core)."
-        ),
-    ] = 0,
-    scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="An existing Dask scheduler address.")
-    ] = None,
+    workers: WorkersOpt = 0,
+    scheduler: SchedulerOpt = None,
     timeout: Annotated[
         float, typer.Option("--timeout", min=1, help="Seconds allowed per submission.")
     ] = 600,
