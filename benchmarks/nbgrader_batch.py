@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from nnfs_cli import course
 from nnfs_cli.catalog import load_catalog
+from nnfs_cli.course import build
 from nnfs_cli.notebooks import write_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +60,7 @@ def main() -> None:
     topic = load_catalog().get(args.topic)
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
-        course.build(root, [topic])
+        build.build(root, [topic])
         real = json.loads((root / "source" / topic.id / f"{topic.id}.ipynb").read_text())
         write_notebook(baseline_notebook(real), root / "source" / "baseline" / "baseline.ipynb")
         nbgrader(root, "generate_assignment", topic.id, "--force")

@@ -625,6 +625,19 @@ def audit(
         views.audit_report(views.console(), reports)
 
 
+WorkersOpt = Annotated[
+    int,
+    typer.Option("--workers", "-n", min=0, help="Local worker processes (default: one per core)."),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="An existing Dask scheduler, e.g. tcp://host:8786 (default: a local cluster).",
+    ),
+]
+
+
 @course_app.command("build")
 @_guard
 def course_build(
@@ -642,20 +655,20 @@ def course_build(
 
     Example: nnfs course build ~/course -t perceptron -t backprop
     """
-    from nnfs_cli import course
+    from nnfs_cli.course import build
 
-    topics = course.select(load_catalog(), topic)
+    topics = build.select(load_catalog(), topic)
     with views.progress_bar("building notebooks", total=len(topics)) as advance:
         written = []
         for t in topics:
-            written += course.build(directory, [t])
+            written += build.build(directory, [t])
             advance()
     c = views.console()
     for path in written:
         c.print(f"wrote {path}")
     c.print(
         f"Next, in {directory}: nbgrader generate_assignment TOPIC, collect submissions in submitted/<student>/TOPIC/, "
-        "then `nnfs course grade` (or nbgrader autograde / generate_feedback / export yourself)."
+        "then `nnfs course grade`."
     )
 
 
@@ -666,31 +679,179 @@ def course_grade(
     topic: Annotated[
         list[str] | None,
         typer.Option(
-            "--topic", "-t", help="A topic to grade (repeatable; default: all in source/)."
+            "--topic",
+            "-t",
+            help="An assignment to grade (repeatable; default: every one with submissions).",
+        ),
+    ] = None,
+    student: Annotated[
+        list[str] | None,
+        typer.Option("--student", "-s", help="Grade only this student (repeatable)."),
+    ] = None,
+    workers: WorkersOpt = 0,
+    scheduler: SchedulerOpt = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Gradebook SQLAlchemy URL (default: the course's nbgrader_config.py, else SQLite).",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds allowed to grade one submission.")
+    ] = 600,
+    force: Annotated[
+        bool, typer.Option("--force", help="Regrade submissions already graded and unchanged.")
+    ] = False,
+    feedback: Annotated[
+        bool,
+        typer.Option("--feedback/--no-feedback", help="Write nbgrader feedback and grades.csv."),
+    ] = True,
+    json_out: JsonOpt = False,
+) -> None:
+    """Grade a class in parallel (Dask), record scores in nbgrader's gradebook, write feedback.
+
+    Exit 0: every submission graded; 1: some could not be graded (named, rerun to finish
+    them); 2: a setup error. Example: nnfs course grade ~/course -t backprop --workers 8
+    """
+    import time
+
+    from nnfs_cli.course import batch, tools
+    from nnfs_cli.course import views as course_views
+
+    settings = tools.settings(directory, db)
+    plan = batch.plan(directory, settings, load_catalog(), topic, student, force)
+    engine = batch.Engine(workers, scheduler)
+    started = time.perf_counter()
+    with course_views.batch_progress(len(plan.jobs)) as on_done:
+        outcomes = batch.run(directory, settings, plan.jobs, engine, timeout, on_done)
+    report = batch.BatchReport(outcomes, plan, time.perf_counter() - started,
+                               workers or (0 if scheduler else os.cpu_count() or 1))  # fmt: skip
+    trouble = ""
+    if feedback and report.graded:
+        try:
+            batch.finish(directory, settings, {o["topic"] for o in report.graded})
+        except NnfsError as e:  # the grades are saved; say why feedback is missing
+            trouble = str(e)
+    if json_out:
+        views.print_json(report.to_json() | {"feedback_error": trouble or None})
+    else:
+        course_views.batch_report(views.console(), report)
+    if trouble:
+        views.error(trouble)
+    raise typer.Exit(1 if report.ungraded else 2 if trouble else 0)
+
+
+@course_app.command("grade-folder")
+@_guard
+def course_grade_folder(
+    folder: Annotated[
+        Path, typer.Argument(help="One folder per student, each with its .py or .ipynb.")
+    ],
+    topic: Annotated[str, typer.Option("--topic", "-t", help="The topic the submissions answer.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output prefix (default: grades-TOPIC): .csv and .json."),
+    ] = None,
+    workers: WorkersOpt = 0,
+    scheduler: SchedulerOpt = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds allowed per submission.")
+    ] = 600,
+) -> None:
+    """Grade plain submissions (e.g. a GitHub Classroom folder) with the same engine, to CSV and JSON.
+
+    Example: nnfs course grade-folder ~/classroom/backprop -t backprop --workers 8
+    """
+    from nnfs_cli.course import batch, export
+    from nnfs_cli.course import views as course_views
+
+    if not folder.is_dir():
+        raise NnfsError(f"no folder at {folder}")
+    t = load_catalog().get_available(topic)
+    plan = batch.plan_folder(folder, t)
+    with course_views.batch_progress(len(plan.jobs)) as on_done:
+        outcomes = batch.run(
+            folder, None, plan.jobs, batch.Engine(workers, scheduler), timeout, on_done
+        )
+    prefix = out or Path(f"grades-{t.id}")
+    csv_path, json_path = (
+        prefix.with_name(prefix.name + ".csv"),
+        prefix.with_name(prefix.name + ".json"),
+    )
+    export.write_grades(outcomes, csv_path, json_path)
+    report = batch.BatchReport(outcomes, plan, 0.0, workers or os.cpu_count() or 1)
+    course_views.batch_report(views.console(), report)
+    views.console().print(f"wrote {csv_path} and {json_path}")
+    raise typer.Exit(1 if report.ungraded else 0)
+
+
+@course_app.command("report")
+@_guard
+def course_report(
+    directory: Annotated[Path, typer.Argument(help="The nbgrader course folder.")],
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic", "-t", help="An assignment (repeatable; default: every graded one)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="The HTML page to write (default: COURSE/class_report.html)."
         ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Batch-grade a class with nbgrader: autograde, feedback and export, then a summary.
+    """The class's scores, the pass rate of each part and the mistakes the grader named.
 
-    Example: nnfs course grade ~/course -t perceptron
+    Writes one self-contained HTML page and prints the same. Example: nnfs course report ~/course
     """
-    from nnfs_cli import course
+    from nnfs_cli.course import report
+    from nnfs_cli.course import views as course_views
 
-    catalog = load_catalog()
-    ids = topic or sorted(
-        p.name for p in (directory / "source").iterdir() if p.is_dir() and p.name in catalog.by_id
-    )
-    topics = course.select(catalog, ids)
-    with views.progress_bar("nbgrader", total=3 * len(topics) + 1) as advance:
-        report = course.batch(directory, topics, on_step=lambda _: advance())
-    if json_out:
-        views.print_json(
-            {"rows": report.rows, "seconds": report.seconds, "failures": report.failures}
+    reports = report.class_report(directory, topic)
+    if not any(r.scores or r.ungraded for r in reports):
+        raise NnfsError(
+            f"nothing graded in {directory} yet: run `nnfs course grade {directory}` first"
         )
-    else:
-        views.batch_report(views.console(), report)
-    raise typer.Exit(1 if report.failures else 0)
+    page = out or directory / "class_report.html"
+    page.write_text(report.to_html(reports), encoding="utf-8")
+    if json_out:
+        views.print_json({"html": str(page), "assignments": [r.to_json() for r in reports]})
+        return
+    course_views.class_report(views.console(), reports)
+    views.console().print(f"wrote {page}")
+
+
+@course_app.command("gradescope")
+@_guard
+def course_gradescope(
+    topic: TopicArg,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The zip to write (default: TOPIC-gradescope.zip)."),
+    ] = None,
+    package: Annotated[
+        str | None,
+        typer.Option(
+            "--package",
+            help="What setup.sh installs: a pip spec, or a wheel file to ship in the zip.",
+        ),
+    ] = None,
+) -> None:
+    """Write a Gradescope autograder zip that grades TOPIC with the same sandboxed grader.
+
+    Example: nnfs course gradescope backprop --package dist/nnfs_lab-0.1.0-py3-none-any.whl
+    """
+    from nnfs_cli.course import export
+
+    t = load_catalog().get_available(topic)
+    path = export.write_zip(t, out or Path(f"{t.id}-gradescope.zip"), package)
+    views.console().print(
+        f"wrote {path}: upload it as the assignment's autograder (setup.sh, run_autograder)"
+    )
 
 
 def main() -> None:

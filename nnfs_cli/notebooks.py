@@ -1,4 +1,5 @@
-"""Notebooks made from a topic's single source: nbgrader source notebooks and learner notebooks.
+"""Learner notebooks made from a topic's single source (the nbgrader source notebooks are
+made in `nnfs_cli.course.build` from the same chunks and cells).
 
 Written as plain nbformat-4 JSON, so learners need no Jupyter package to get one.
 """
@@ -64,16 +65,16 @@ def chunks(source: str) -> list[Chunk]:
     return out
 
 
-def _cell(cell_type: str, source: str, nbgrader: dict | None = None) -> dict:
-    cell = {"cell_type": cell_type, "metadata": {}, "source": source}
+def cell(cell_type: str, source: str, nbgrader: dict | None = None) -> dict:
+    made = {"cell_type": cell_type, "metadata": {}, "source": source}
     if cell_type == "code":
-        cell |= {"execution_count": None, "outputs": []}
+        made |= {"execution_count": None, "outputs": []}
     if nbgrader is not None:
-        cell["metadata"]["nbgrader"] = {"schema_version": SCHEMA, "task": False} | nbgrader
-    return cell
+        made["metadata"]["nbgrader"] = {"schema_version": SCHEMA, "task": False} | nbgrader
+    return made
 
 
-def _notebook(cells: list[dict]) -> dict:
+def notebook(cells: list[dict]) -> dict:
     return {
         "cells": cells,
         "metadata": {
@@ -85,57 +86,8 @@ def _notebook(cells: list[dict]) -> dict:
     }
 
 
-def _title(topic: Topic) -> str:
+def title(topic: Topic) -> str:
     return f"**nnfs · {topic.id}** — phase {topic.phase}, {topic.section} {topic.section_title}: {topic.checkbox}\n\n"
-
-
-def course_notebook(topic: Topic, points: dict[str, float]) -> dict:
-    """The nbgrader *source* notebook: lesson, solution cells, one autograded cell per part."""
-    cells = []
-    functions = []
-    for i, ch in enumerate(chunks(topic.solution_path.read_text(encoding="utf-8"))):
-        meta_locked = {"grade": False, "solution": False, "locked": True}
-        if ch.kind == "lesson":
-            cells.append(
-                _cell("markdown", _title(topic) + ch.source, meta_locked | {"grade_id": "lesson"})
-            )
-        elif ch.kind == "setup":
-            cells.append(_cell("code", ch.source, meta_locked | {"grade_id": f"setup-{i}"}))
-        else:
-            functions.append(ch.name)
-            cells.append(
-                _cell(
-                    "markdown",
-                    f"### `{ch.name}`\n\n{ch.doc}",
-                    meta_locked | {"grade_id": f"about-{ch.name}"},
-                )
-            )
-            cells.append(
-                _cell(
-                    "code",
-                    ch.source,
-                    {"grade": False, "solution": True, "locked": False, "grade_id": f"{ch.name}"},
-                )
-            )
-            if ch.name in points:
-                cells.append(_cell("code", _test_cell(topic, ch.name),
-                                   {"grade": True, "solution": False, "locked": True, "grade_id": f"test-{ch.name}", "points": points[ch.name]}))  # fmt: skip
-    missing = set(points) - set(functions)
-    if missing:
-        raise ValueError(f"{topic.id}: parts without a function cell: {sorted(missing)}")
-    return _notebook(cells)
-
-
-def _test_cell(topic: Topic, part: str) -> str:
-    return (
-        f"# Checks for `{part}`: save the notebook, then run this cell to see how your function does.\n"
-        "from nnfs_cli.nbgrade import quick_check\n"
-        f"quick_check({topic.id!r}, {part!r})\n"
-        "### BEGIN HIDDEN TESTS\n"
-        "from nnfs_cli.nbgrade import grade_part\n"
-        f"grade_part({topic.id!r}, {part!r})\n"
-        "### END HIDDEN TESTS"
-    )
 
 
 def learner_notebook(topic: Topic) -> dict:
@@ -143,19 +95,19 @@ def learner_notebook(topic: Topic) -> dict:
     cells = []
     for ch in chunks(stub_for(topic)):
         if ch.kind == "lesson":
-            cells.append(_cell("markdown", _title(topic) + ch.source))
+            cells.append(cell("markdown", title(topic) + ch.source))
         elif ch.kind == "setup":
-            cells.append(_cell("code", ch.source))
+            cells.append(cell("code", ch.source))
         else:
-            cells.append(_cell("markdown", f"### `{ch.name}`\n\n{ch.doc}"))
-            cells.append(_cell("code", ch.source))
+            cells.append(cell("markdown", f"### `{ch.name}`\n\n{ch.doc}"))
+            cells.append(cell("code", ch.source))
     cells.append(
-        _cell(
+        cell(
             "markdown",
             f"When you are ready, grade this notebook from a terminal:\n\n    nnfs check {topic.id} --file {topic.id}.ipynb",
         )
     )
-    return _notebook(cells)
+    return notebook(cells)
 
 
 def write_notebook(nb: dict, path: Path) -> None:

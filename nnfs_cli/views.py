@@ -355,43 +355,6 @@ def progress_bar(label: str, total: int):
         yield lambda: bar.advance(task)
 
 
-def batch_report(c: Console, report) -> None:
-    students = sorted({r["student"] for r in report.rows})
-    topics = sorted({r["topic"] for r in report.rows})
-    table = Table(title="Class results (score / max)", title_justify="left")
-    table.add_column("student")
-    for t in topics:
-        table.add_column(t, justify="right")
-    cells = {(r["student"], r["topic"]): r for r in report.rows}
-    for s in students:
-        row = []
-        for t in topics:
-            r = cells.get((s, t))
-            if r is None:
-                row.append(Text("-", style="dim"))
-            else:
-                full = r["score"] == r["max_score"]
-                row.append(
-                    Text(
-                        f"{r['score']:g}/{r['max_score']:g}",
-                        style="green" if full else "red" if r["score"] == 0 else "yellow",
-                    )
-                )
-        table.add_row(s, *row)
-    c.print(table)
-    slow = sorted(report.seconds.items(), key=lambda kv: -kv[1])[:3]
-    c.print("slowest steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in slow))
-    for u in report.ungraded:
-        c.print(
-            Text(
-                f"nbgrader could not grade {u}: the notebook stopped its kernel or timed out; it scores 0",
-                style="yellow",
-            )
-        )
-    for f in report.failures:
-        c.print(Text(f, style="red"))
-
-
 def audit_report(c: Console, reports) -> None:
     table = Table(title="Grader audit: mutants of each reference", title_justify="left")
     for col in (

@@ -27,3 +27,11 @@ def submit(course: Path, student: str, topic_id: str, source: str | None) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(fill(released, source)), encoding="utf-8")
     return path
+
+
+def add_cell(path: Path, source: str) -> None:
+    """Append a top-level code cell of the student's own to a submitted notebook."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "source": source,
+                        "execution_count": None, "outputs": []})  # fmt: skip
+    path.write_text(json.dumps(nb), encoding="utf-8")

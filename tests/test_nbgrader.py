@@ -1,116 +1,156 @@
-"""Instructors: a course built from the catalog, graded by real nbgrader, agrees with `nnfs check`."""
+"""Instructors: a course built from the catalog and graded with `nnfs course grade`.
+
+The class is graded by the real command in a child process whose PATH holds only the
+system's folders (as on a fresh machine where the venv is not activated), with real
+nbgrader for generate_assignment, feedback and export, on SQLite and on a real PostgreSQL.
+"""
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from nnfs_cli import course
 from nnfs_cli.catalog import load_catalog
+from nnfs_cli.course import build, gradebook, tools
 from nnfs_cli.grading.bugs import load_bugs, variant_source
+from nnfs_cli.notebooks import chunks
 from tests.cli_helpers import nnfs
-from tests.nbgrader_helpers import submit
+from tests.nbgrader_helpers import add_cell, submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 pytest.importorskip("nbgrader")
+pytest.importorskip("distributed")
 
 CATALOG = load_catalog()
-TOPICS = [
-    CATALOG.get(i)
-    for i in ("perceptron-theory", "probability", "backprop")
-    if CATALOG.get(i).available
-]
+TOPICS = [CATALOG.get(i) for i in ("perceptron-theory", "backprop")]
 MAIN = CATALOG.get("perceptron-theory")
-NBGRADER = shutil.which("nbgrader") or str(Path(sys.executable).with_name("nbgrader"))
+UNSUBMITTED = CATALOG.get("calculus")  # built, released to nobody
+BIN = Path(sys.executable).parent
+FRESH_PATH = "/usr/bin:/bin"  # nothing from the venv: nbgrader must find alembic itself
+
+# A top-level cell that tries to forge its grade: every comparison made to say "equal",
+# nnfs's own grading functions replaced by full marks.
+FORGER = """
+import numpy as np
+np.allclose = lambda *a, **k: True
+np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(a, b).shape, bool)
+np.testing.assert_allclose = lambda *a, **k: None
+try:
+    import nnfs_cli.checks as _c, nnfs_cli.course.kernel as _k
+    for _name in dir(_c):
+        if _name.startswith(("assert", "check")):
+            setattr(_c, _name, lambda *a, **k: None)
+    _k.grade_part = lambda *a, **k: 1000.0
+except Exception:
+    pass
+"""
 
 
-def run_nbgrader(course_dir, *args, may_fail_for=()):
-    """Run nbgrader; a student whose notebook kills the kernel makes it exit 1 after grading the rest."""
-    done = subprocess.run(
-        [NBGRADER, *args], cwd=course_dir, capture_output=True, text=True, timeout=900
+def vandal(course: Path) -> str:
+    """A top-level cell that deletes what it can reach of the course folder."""
+    targets = [course / "gradebook.db", course / "source", course / "submitted", course / "release"]
+    return (
+        "import os, shutil\n"
+        f"for _p in {[str(t) for t in targets]!r}:\n"
+        "    try:\n        shutil.rmtree(_p) if os.path.isdir(_p) else os.remove(_p)\n"
+        "    except Exception:\n        pass\n"
     )
-    if done.returncode != 0:
-        failed = {
-            line.split("for student '")[1].split("'")[0]
-            for line in done.stderr.splitlines()
-            if "for student '" in line
-        }
-        assert failed and failed <= set(may_fail_for), done.stderr[-3000:]
-    return done
 
 
-def students_for(topic):
-    """student -> source (None: the released stub untouched)."""
+def grade_class(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """`nnfs course grade` as an instructor runs `.venv/bin/nnfs` without activating the venv."""
+    return subprocess.run(
+        [str(BIN / "nnfs"), "course", "grade", str(course), "--workers", "2", "--json", *args],
+        capture_output=True, text=True, timeout=1200,
+        env=os.environ | {"PATH": FRESH_PATH, "NO_COLOR": "1"},
+    )  # fmt: skip
+
+
+def students_for(topic, course: Path) -> dict[str, tuple[str | None, str]]:
+    """student -> (source or None for the untouched stub, an extra top-level cell)."""
     ref = topic.solution_path.read_text(encoding="utf-8")
-    bug = load_bugs(topic)[0]
-    chunks = [
-        c
-        for c in __import__("nnfs_cli.notebooks", fromlist=["chunks"]).chunks(ref)
-        if c.kind == "function"
-    ]
-    first, last = chunks[0], chunks[-1]
-    # partial: the last function is left as the stub
+    functions = [c for c in chunks(ref) if c.kind == "function"]
+    last = functions[-1]
     partial = ref.replace(
         last.source,
         last.source.split('"""')[0] + '"""Left undone."""\n    raise NotImplementedError\n',
     )
-    out = {"ref": ref, "stub": None, "partial": partial, "knownbug": variant_source(topic, bug)}
+    out = {
+        "ref": (ref, ""),
+        "stub": (None, ""),
+        "partial": (partial, ""),
+        "knownbug": (variant_source(topic, load_bugs(topic)[0]), ""),
+    }
     if topic is MAIN:
-        out["hangs"] = ref.replace(
-            "    return np.maximum(z, 0)\n", "    while True:\n        pass\n"
+        out["hangs"] = (
+            ref.replace("    return np.maximum(z, 0)\n", "    while True:\n        pass\n"),
+            "",
         )
-        # the kernel dies while running the student's first solution cell (a default
-        # argument is evaluated when the `def` runs)
-        out["crashes"] = ref.replace(
-            "def step(z: np.ndarray)", "def step(z: np.ndarray, _boom=__import__('os')._exit(1))", 1
-        )
-    assert partial != ref and first.name
+        # the student's process dies while its first solution cell runs
+        out["crashes"] = (ref.replace("def step(z: np.ndarray)", "def step(z: np.ndarray, _boom=__import__('os')._exit(1))", 1), "")  # fmt: skip
+        out["forger"] = (None, FORGER)
+        out["vandal"] = (ref, vandal(course))
+        out["hog"] = (ref, "_hoard = bytearray(8 * 2**30)  # more than the sandbox allows\n")
     return out
 
 
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
-    course.build(root, TOPICS)
+    build.build(root, [*TOPICS, UNSUBMITTED])
     for t in TOPICS:
-        run_nbgrader(root, "generate_assignment", t.id, "--force")
-        for student, source in students_for(t).items():
-            submit(root, student, t.id, source)
-    started = time.perf_counter()
-    for t in TOPICS:
-        run_nbgrader(root, "autograde", t.id, "--force", may_fail_for={"crashes"})
-        run_nbgrader(root, "generate_feedback", t.id, "--force", may_fail_for={"crashes"})
-    elapsed = time.perf_counter() - started
-    run_nbgrader(root, "export")
-    return root, elapsed
+        tools.nbgrader(root, "generate_assignment", t.id, "--force")
+        for student, (source, extra) in students_for(t, root).items():
+            path = submit(root, student, t.id, source)
+            if extra:
+                add_cell(path, extra)
+    done = grade_class(root)
+    return root, done
 
 
 def test_source_notebooks_have_one_graded_cell_per_part_with_its_points(tmp_path):
-    course.build(tmp_path, [MAIN])
+    build.build(tmp_path, [MAIN])
     nb = json.loads((tmp_path / "source" / MAIN.id / f"{MAIN.id}.ipynb").read_text())
     graded = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"] for c in nb["cells"]
               if c["metadata"].get("nbgrader", {}).get("grade")}  # fmt: skip
-    assert graded == {f"test-{p}": pts for p, pts in course.part_points(MAIN).items()}
+    assert graded == {f"test-{p}": pts for p, pts in build.part_points(MAIN).items()}
     assert (tmp_path / "nbgrader_config.py").exists()
 
 
 def test_rebuilding_keeps_config_edits_and_submissions(tmp_path):
-    course.build(tmp_path, [MAIN])
+    build.build(tmp_path, [MAIN])
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n# mine\n")
     sub = tmp_path / "submitted" / "zoe" / MAIN.id / "x.ipynb"
     sub.parent.mkdir(parents=True)
     sub.write_text("{}")
     (tmp_path / "gradebook.db").write_text("db")
     before = (tmp_path / "source" / MAIN.id / f"{MAIN.id}.ipynb").read_text()
-    course.build(tmp_path, [MAIN])
+    build.build(tmp_path, [MAIN])
     assert (tmp_path / "source" / MAIN.id / f"{MAIN.id}.ipynb").read_text() == before
     assert "# mine" in (tmp_path / "nbgrader_config.py").read_text()
     assert sub.read_text() == "{}" and (tmp_path / "gradebook.db").read_text() == "db"
+
+
+def test_the_class_is_graded_on_a_fresh_path_and_only_what_was_submitted(graded_course):
+    root, done = graded_course
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    expected = {(s, t.id) for t in TOPICS for s in students_for(t, root)}
+    assert {(g["student"], g["topic"]) for g in summary["graded"]} == expected
+    assert summary["ungraded"] == []
+    assert summary["skipped"] == [
+        f"{UNSUBMITTED.id}: no submissions in submitted/*/{UNSUBMITTED.id}/"
+    ]
+    problems = {g["student"]: g["problem"] for g in summary["graded"] if g["topic"] == MAIN.id}
+    assert "no answer within" in problems["hangs"]
+    assert "ended the Python process" in problems["crashes"]
+    assert "MemoryError" in problems["hog"] or "memory" in problems["hog"], problems["hog"]
+    assert problems["ref"] == problems["partial"] == ""
 
 
 def test_released_notebooks_hold_no_solution_and_no_hidden_tests(graded_course):
@@ -120,83 +160,68 @@ def test_released_notebooks_hold_no_solution_and_no_hidden_tests(graded_course):
         assert (
             "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "grade_part" not in text
         )
-        reference_body = [
-            c
-            for c in __import__("nnfs_cli.notebooks", fromlist=["chunks"]).chunks(
-                t.solution_path.read_text()
-            )
-            if c.kind == "function"
-        ][0]
-        body_line = reference_body.source.split("### BEGIN SOLUTION\n")[1].splitlines()[0].strip()
+        first = [c for c in chunks(t.solution_path.read_text()) if c.kind == "function"][0]
+        body_line = first.source.split("### BEGIN SOLUTION\n")[1].splitlines()[0].strip()
         assert body_line not in text, body_line
 
 
-def test_every_nbgrader_score_equals_nnfs_check(graded_course):
+def test_every_gradebook_score_equals_nnfs_check(graded_course):
+    """grades.csv (nbgrader export of the gradebook) against `nnfs check` of each notebook."""
     root, _ = graded_course
+    submitted = {(s, t.id) for t in TOPICS for s in students_for(t, root)}
     rows = list(csv.DictReader(open(root / "grades.csv", encoding="utf-8")))
-    expected_students = {s for t in TOPICS for s in students_for(t)}
-    assert {r["student_id"] for r in rows} == expected_students
-    for r in rows:
+    # nbgrader exports every student for every assignment; no submission scores 0
+    assert {(r["student_id"], r["assignment"]) for r in rows} >= submitted
+    assert all(
+        float(r["raw_score"]) == 0
+        for r in rows
+        if (r["student_id"], r["assignment"]) not in submitted
+    )
+    for r in (r for r in rows if (r["student_id"], r["assignment"]) in submitted):
+        if r["student_id"] in ("vandal", "forger", "hog"):
+            continue  # their own test below
         nb = root / "submitted" / r["student_id"] / r["assignment"] / f"{r['assignment']}.ipynb"
-        if not nb.exists():
-            continue
-        check = nnfs("check", r["assignment"], "--file", str(nb), "--json")
-        ours = json.loads(check.stdout)
-        assert float(r["raw_score"]) == ours["score"], (
-            r["student_id"],
-            r["assignment"],
-            r["raw_score"],
-            ours["score"],
-        )
+        ours = json.loads(nnfs("check", r["assignment"], "--file", str(nb), "--json").stdout)
+        assert float(r["raw_score"]) == ours["score"], (r["student_id"], r["assignment"])
         if r["student_id"] == "ref":
             assert ours["passed"] and ours["score"] == float(r["max_score"])
         if r["student_id"] in ("stub", "crashes"):
             assert float(r["raw_score"]) == 0, (r["student_id"], r["assignment"])
 
 
-def test_per_part_points_match(graded_course):
+def test_per_part_points_in_the_gradebook(graded_course):
     from nbgrader.api import Gradebook
 
     root, _ = graded_course
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id="nnfs") as gb:
         for student in ("partial", "knownbug", "hangs"):
             for t in TOPICS:
-                try:
-                    sub = gb.find_submission_notebook(t.id, t.id, student)
-                except Exception:
+                if student not in students_for(t, root):
                     continue
-                ours = json.loads(
-                    nnfs(
-                        "check",
-                        t.id,
-                        "--file",
-                        str(root / "submitted" / student / t.id / f"{t.id}.ipynb"),
-                        "--json",
-                    ).stdout
-                )
-                per_part = {}
-                for test in ours["tests"]:
+                sub = gb.find_submission_notebook(t.id, t.id, student)
+                record = gradebook.read_record(root, t.id, student)
+                per_part: dict[str, float] = {}
+                for test in record["result"]["tests"]:
                     per_part[test["part"]] = per_part.get(test["part"], 0) + test["points"]
                 for grade in sub.grades:
-                    assert grade.score == pytest.approx(
+                    assert grade.auto_score == pytest.approx(
                         per_part[grade.name.removeprefix("test-")]
-                    ), (student, grade.name)
+                    )
+                    assert not grade.needs_manual_grade
+    hung = {t["part"] for t in gradebook.read_record(root, MAIN.id, "hangs")["result"]["tests"] if not t["passed"]}  # fmt: skip
+    assert hung == {"relu", "neuron"}
 
 
-def test_hanging_submission_zero_for_hung_parts_only(graded_course):
-    root, elapsed = graded_course
-    ours = json.loads(
-        nnfs(
-            "check",
-            MAIN.id,
-            "--file",
-            str(root / "submitted" / "hangs" / MAIN.id / f"{MAIN.id}.ipynb"),
-            "--json",
-        ).stdout
-    )
-    failed = {t["part"] for t in ours["tests"] if not t["passed"]}
-    assert failed == {"relu", "neuron"}
-    assert elapsed < 600
+def test_a_students_kernel_cannot_forge_its_grade_nor_touch_the_course(graded_course):
+    root, _ = graded_course
+    scores = gradebook.scores_in_gradebook(tools.settings(root), MAIN.id)
+    assert scores["forger"] == scores["stub"] == scores["hog"] == 0
+    assert scores["vandal"] == scores["ref"] == sum(build.part_points(MAIN).values())
+    for t in TOPICS:
+        assert (root / "source" / t.id / f"{t.id}.ipynb").exists()
+        for s in students_for(t, root):
+            assert (root / "submitted" / s / t.id / f"{t.id}.ipynb").exists()
+    assert (root / "gradebook.db").exists()
 
 
 def test_feedback_shows_failures_but_not_hidden_tests(graded_course):
@@ -206,16 +231,51 @@ def test_feedback_shows_failures_but_not_hidden_tests(graded_course):
     assert "known mistake" in html and load_bugs(MAIN)[0].name in html
 
 
-def test_batch_wrapper_summarises_the_class(graded_course):
+def test_a_rerun_grades_only_what_changed(graded_course):
     root, _ = graded_course
-    r = nnfs("course", "grade", str(root), "-t", MAIN.id, "--json")
-    assert r.exit_code == 0, r.stderr
-    rows = json.loads(r.stdout)["rows"]
-    assert {row["student"] for row in rows} >= {
-        "ref",
-        "stub",
-        "partial",
-        "knownbug",
-        "hangs",
-        "crashes",
-    }
+    again = grade_class(root, "-t", MAIN.id, "--no-feedback")
+    assert again.returncode == 0, again.stderr[-2000:]
+    summary = json.loads(again.stdout)
+    assert summary["graded"] == [] and len(summary["unchanged"]) == len(students_for(MAIN, root))
+    submit(root, "stub", MAIN.id, MAIN.solution_path.read_text())  # the student resubmits
+    again = grade_class(root, "-t", MAIN.id, "--no-feedback")
+    assert [(g["student"], g["score"]) for g in json.loads(again.stdout)["graded"]] == [
+        ("stub", sum(build.part_points(MAIN).values()))
+    ]
+
+
+def test_the_quick_check_says_it_only_looked_at_shapes(graded_course, monkeypatch, capsys):
+    from nnfs_cli.course import kernel
+
+    root, _ = graded_course
+    backprop = TOPICS[1]
+    monkeypatch.chdir(root / "submitted" / "knownbug" / backprop.id)
+    kernel._cache.clear()
+    kernel.quick_check(backprop.id, "dense_backward")
+    out = capsys.readouterr().out
+    assert "passed" not in out and "values are graded when you submit" in out, out
+
+
+def test_nbgraders_own_autograde_of_the_test_cells_agrees(graded_course, tmp_path):
+    """Instructors may still run `nbgrader autograde`: its kernel path gives the same score."""
+    root, _ = graded_course
+    copy = tmp_path / "course"
+    shutil.copytree(root, copy)
+    tools.nbgrader(copy, "autograde", MAIN.id, "--student", "knownbug", "--force")
+    theirs = gradebook.scores_in_gradebook(tools.settings(copy), MAIN.id)["knownbug"]
+    assert theirs == gradebook.scores_in_gradebook(tools.settings(root), MAIN.id)["knownbug"]
+
+
+def test_postgresql_gradebook_holds_the_same_grades(graded_course):
+    from tests.pg_server import postgres_server
+
+    root, _ = graded_course
+    pytest.importorskip("psycopg")
+    with postgres_server() as server:
+        done = grade_class(root, "-t", MAIN.id, "--db", server.url, "--no-feedback")
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert len(json.loads(done.stdout)["graded"]) == len(students_for(MAIN, root))
+        on_pg = gradebook.scores_in_gradebook(tools.settings(root, server.url), MAIN.id)
+    on_sqlite = gradebook.scores_in_gradebook(tools.settings(root), MAIN.id)
+    # the resubmitted stub (test above) is graded alike on both
+    assert on_pg == on_sqlite and len(on_pg) == len(students_for(MAIN, root))

@@ -55,7 +55,7 @@ def workspace(tmp_path):
 
 @functools.cache
 def _full_points() -> dict[str, float]:
-    from nnfs_cli.course import part_points
+    from nnfs_cli.course.build import part_points
 
     return part_points(TOPIC)
 
@@ -104,7 +104,7 @@ def test_nnfs_check_survives(case, workspace):
 )
 def test_instructor_notebook_path_agrees(case, tmp_path):
     """The same submission as a notebook in a course folder, graded the way nbgrader's cells do."""
-    from nnfs_cli import nbgrade
+    from nnfs_cli.course import kernel as nbgrade
 
     course = tmp_path / "course"
     (course / "source").mkdir(parents=True)

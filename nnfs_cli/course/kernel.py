@@ -1,4 +1,7 @@
-"""Grading from inside a notebook kernel (nbgrader's test cells call these).
+"""Grading from inside a notebook kernel: what the test cells call when nbgrader itself autogrades.
+
+`nnfs course grade` does not use this path (it grades outside the kernel, see batch.py);
+it serves instructors who run `nbgrader autograde` themselves, and the quick check.
 
 The notebook file on disk is graded by the same grader as `nnfs check --file X.ipynb`,
 once per notebook, and each test cell takes its part's points. The grader runs inside the
@@ -50,41 +53,54 @@ def _result(topic_id: str) -> Result | str:
     return _cache[key]
 
 
+def part_feedback(result: Result, part: str) -> tuple[float, str]:
+    """Points earned by `part` and what a student reads about it (the first failure, why)."""
+    tests = result.parts().get(part, [])
+    earned = float(sum(t.points for t in tests))
+    total = float(sum(t.max_points for t in tests))
+    lines = [result.error] if result.error else []
+    lines.append(f"{part}: {earned:g} / {total:g} points")
+    for t in tests:
+        if not t.passed:
+            lines.append("\n" + t.message)
+            if t.diagnosis:
+                lines.append(f"  {t.diagnosis.label}: {t.diagnosis.name}: {t.diagnosis.hint}")
+            break
+    return earned, "\n".join(lines)
+
+
 def grade_part(topic_id: str, part: str) -> float:
     """Points earned by `part` (a plain float), printing what failed and why."""
     result = _result(topic_id)
     if isinstance(result, str):
         print(result)
         return 0.0
-    tests = result.parts().get(part, [])
-    if result.error:
-        print(result.error)
-    earned = float(sum(t.points for t in tests))
-    total = float(sum(t.max_points for t in tests))
-    print(f"{part}: {earned:g} / {total:g} points")
-    for t in tests:
-        if not t.passed:
-            print("\n" + t.message)
-            if t.diagnosis:
-                print(
-                    f"  {t.diagnosis.label}: {t.diagnosis.name}: {t.diagnosis.hint}"
-                )
-            break
+    earned, text = part_feedback(result, part)
+    print(text)
     return earned
 
 
 def quick_check(topic_id: str, part: str) -> None:
-    """Visible quick check: does the function exist, and does it get past the shape checks?"""
+    """Visible quick check: does the function exist, and are its shapes right?
+
+    Only the shape checks are shown before submission, so a pass says exactly that:
+    a wrong value (e.g. a bias gradient averaged instead of summed) is found at grading.
+    """
     result = _result(topic_id)
     if isinstance(result, str):
         print(result)
         return
     tests = result.parts().get(part, [])
-    shape_tests = [t for t in tests if "shape" in t.name] or tests[:1]
-    bad = [t for t in shape_tests if not t.passed]
+    shape_tests = [t for t in tests if "shape" in t.name]
+    shown = shape_tests or tests[:1]
+    bad = [t for t in shown if not t.passed]
     if not tests:
         print(f"{part}: nothing to check")
     elif bad:
         print(f"{part}: quick check failed: {bad[0].message.splitlines()[0]}")
+    elif shape_tests:
+        n = len(shape_tests)
+        print(f"{part}: shapes look right ({n} shape check{'s' * (n != 1)}); "
+              "values are graded when you submit")  # fmt: skip
     else:
-        print(f"{part}: quick check passed ({len(shape_tests)} basic checks)")
+        print(f"{part}: it runs and its first check passes; values are graded when you submit")
