@@ -42,6 +42,10 @@ x (the look-ahead point). Down Rosenbrock's curved valley, momentum needs severa
 fewer steps than gradient descent. The grader's test functions are in `nnfs_cli.objectives`
 (`bowl`, `rosenbrock`, `wavy`, each with its `_grad`): try them.
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Goodfellow, Bengio, Courville, *Deep Learning*, sections 4.3, 6.5.2 and 8.3.2-8.3.3;
 CS231n notes "Optimization" and "Neural Networks 3" (gradient checks); Sutskever et al.
 (2013), "On the importance of initialization and momentum in deep learning".

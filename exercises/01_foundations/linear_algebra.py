@@ -51,6 +51,10 @@ the residual, which ignores the sign: after each step, stop as soon as
 `||A v - lam v|| <= tol * |lam|`. The eigenvalue must come from the Rayleigh quotient,
 not from `||A v||` (which has lost the sign of `lam`).
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Strang, *Introduction to Linear Algebra*, chapters 2 and 6; Goodfellow et al.,
 *Deep Learning*, chapter 2; Golub and Van Loan, *Matrix Computations*, sections 7.3.1
 and 8.2.1 (the power method); the NumPy user guide, "Broadcasting".
@@ -110,6 +114,7 @@ def power_iteration(
     Returns (lam, v): lam a float (the Rayleigh quotient of the returned v), v of shape
     (n,) with ||v||_2 = 1. Either sign of v is accepted.
     From scratch: no np.linalg.eig / eigh / eigvals / eigvalsh / svd in here.
+    v0 is not modified: normalise a copy (v = v0 / ||v0||), never v0 /= ... in place.
     """
     # YOUR CODE HERE
     raise NotImplementedError("linear-algebra: implement power_iteration")

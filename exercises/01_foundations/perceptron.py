@@ -37,6 +37,10 @@ which contradicts the first two added. An epoch without a mistake would be such 
 on XOR every epoch has at least one mistake, forever (Minsky and Papert, 1969). A hidden
 layer fixes this: Phase 2.
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Rosenblatt (1958); Novikoff (1962), *On convergence proofs for perceptrons*;
 Minsky and Papert (1969), *Perceptrons*; Bishop, *Pattern Recognition and Machine
 Learning*, section 4.1.7; Goodfellow et al., *Deep Learning*, section 6.1 (learning XOR).

@@ -25,6 +25,10 @@ but the other textbook form exp(z) / (1 + exp(z)) gives inf / inf = NaN for larg
 a warning on every batch hides the ones that matter. Compute the sigmoid from
 `exp(-|z|)`, which never overflows, choosing the form by the sign of z.
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Rosenblatt (1958); Goodfellow et al., *Deep Learning*, sections 6.3.1-6.3.2.
 """
 
@@ -54,7 +58,12 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def sigmoid_grad(z: np.ndarray) -> np.ndarray:
-    """d sigmoid / dz at z: sigmoid(z) * (1 - sigmoid(z)). Same shape as z."""
+    """d sigmoid / dz at z: sigmoid(z) * (1 - sigmoid(z)). Same shape as z.
+
+    Even in z and finite for every finite z. s * (1 - s) is accepted; it rounds to 0 for
+    large positive z (1 - s is 0 in float64 once s rounds to 1), while the exact value,
+    s * sigmoid(-z) (since 1 - sigmoid(z) = sigmoid(-z)), is 1.93e-22 at z = +-50.
+    """
     # YOUR CODE HERE
     raise NotImplementedError("perceptron-theory: implement sigmoid_grad")
 

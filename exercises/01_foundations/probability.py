@@ -63,6 +63,10 @@ altogether is the *base-rate fallacy*: a test that is 99% sensitive with a 5% fa
 rate, for a disease 1 in 100 people have, leaves a positive patient only a 1 in 6 chance of
 being ill.
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Bishop, *Pattern Recognition and Machine Learning*, sections 1.2 (probability, Bayes,
 the Gaussian MLE and its bias), 1.6 (entropy and KL) and 2.1 (Bernoulli); Goodfellow et
 al., *Deep Learning*, sections 3.13 (information theory) and 4.1 (overflow, underflow and

@@ -61,6 +61,10 @@ Against central differences `(L(theta + h e_i) - L(theta - h e_i)) / 2h` in floa
 coordinate at a time, and against `torch.autograd` with the same weights; it reports the
 parameter and the relative error `|a - b| / (|a| + |b|)`.
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Rumelhart, Hinton & Williams (1986), "Learning representations by back-propagating
 errors"; Goodfellow, Bengio & Courville, *Deep Learning*, section 6.5; Nielsen, *Neural
 Networks and Deep Learning*, chapter 2; the CS231n notes "Backpropagation, Intuitions".
@@ -107,7 +111,8 @@ def tanh_backward(dout: np.ndarray, z: np.ndarray) -> np.ndarray:
     """dL/dz for a = tanh(z): dout * (1 - tanh(z)**2).
 
     dout: dL/da, any shape; z: the tanh's *input* (not its output), same shape.
-    Returns an array of z's shape.
+    Returns an array of z's shape. Must stay finite for z = +-1000: np.tanh(z) does, while
+    (exp(z) - exp(-z)) / (exp(z) + exp(-z)) overflows to inf / inf = NaN.
     """
     # YOUR CODE HERE
     raise NotImplementedError("backprop: implement tanh_backward")

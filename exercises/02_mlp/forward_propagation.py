@@ -47,6 +47,10 @@ list `[h_1, ..., h_{L-1}]` of hidden activations (after `f`), which backpropagat
 The input `X` and the output are not in that list, so it has `L - 1` arrays: none for a
 single layer.
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Goodfellow, Bengio & Courville, *Deep Learning*, section 6.1-6.3 (the XOR network and
 hidden units); Nielsen, *Neural Networks and Deep Learning*, chapter 1; Maas et al. (2013)
 for the leaky ReLU; Hendrycks & Gimpel (2016), *Gaussian Error Linear Units*.

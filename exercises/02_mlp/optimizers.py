@@ -69,6 +69,10 @@ epoch's loss L, if `L < best (1 - threshold)` it is an improvement (best <- L, b
 otherwise bad <- bad + 1; when `bad > patience`, lr <- lr factor and bad <- 0. best starts
 at +infinity, so the first loss is always an improvement.
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Goodfellow, Bengio & Courville, *Deep Learning*, section 8.5; Kingma & Ba (2015),
 "Adam: a method for stochastic optimization"; Loshchilov & Hutter (2019), "Decoupled
 weight decay regularization"; the PyTorch documentation of `torch.optim`.
@@ -118,7 +122,7 @@ def rmsprop_step(
     With g = grad + weight_decay * param (L2, added first):
         square_avg_new = alpha * square_avg + (1 - alpha) * g**2     (square_avg starts at 0)
         p_new          = param - lr * g / (sqrt(square_avg_new) + eps)
-    Returns (p_new, {"square_avg": square_avg_new}), new objects.
+    Returns (p_new, {"square_avg": square_avg_new}), new objects; the inputs stay unchanged.
     Ref: Hinton, Srivastava & Swersky, Coursera "Neural networks for machine learning", lecture 6e.
     """
     # YOUR CODE HERE
@@ -144,6 +148,7 @@ def adam_step(
         m_hat = m_new / (1 - beta1**t),  v_hat = v_new / (1 - beta2**t)
         p_new = param - lr * m_hat / (sqrt(v_hat) + eps)
     Returns (p_new, {"t": t, "m": m_new, "v": v_new}); the state keeps m and v uncorrected.
+    New objects: param and state stay unchanged (no param -= ..., no state["m"] = ...).
     Ref: Kingma & Ba (2015), "Adam: a method for stochastic optimization", Algorithm 1.
     """
     # YOUR CODE HERE
@@ -166,7 +171,7 @@ def adamw_step(
         p_decayed = param - lr * weight_decay * param
         then adam_step's update with g = grad (no weight_decay term) applied to p_decayed:
         p_new = p_decayed - lr * m_hat / (sqrt(v_hat) + eps)
-    Returns (p_new, {"t": t, "m": m_new, "v": v_new}).
+    Returns (p_new, {"t": t, "m": m_new, "v": v_new}), new objects; the inputs stay unchanged.
     Ref: Loshchilov & Hutter (2019), "Decoupled weight decay regularization", Algorithm 2.
     """
     # YOUR CODE HERE

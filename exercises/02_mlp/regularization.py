@@ -51,6 +51,10 @@ width. Positive `dx` moves the content right, positive `dy` moves it down.
 Every random function takes a `seed` and draws exactly as its docstring says, so your
 result can be checked value by value. No function modifies its inputs.
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Goodfellow, Bengio and Courville, *Deep Learning* (2016), sections 7.1 (norm
 penalties), 7.4 (dataset augmentation), 7.8 (early stopping) and 7.12 (dropout);
 Srivastava et al., "Dropout: a simple way to prevent neural networks from overfitting",

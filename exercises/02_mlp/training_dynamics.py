@@ -64,6 +64,10 @@ try it:
     theta = 2 * np.pi * (y / 3 + r) + rng.normal(scale=0.2, size=300)
     X = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
 
+**Inputs are read-only.** No function here modifies an array (or a dict) it is given:
+copy first (`x = np.array(x, dtype=np.float64)`) and return new objects. The grader
+checks every call, because a caller that reuses its array would be silently wrong.
+
 Read: Goodfellow, Bengio & Courville, *Deep Learning*, sections 6.2.2, 8.1.3 and 8.3;
 Sutskever et al. (2013), "On the importance of initialization and momentum in deep
 learning"; the PyTorch documentation of `torch.optim.SGD` and `torch.optim.lr_scheduler`.

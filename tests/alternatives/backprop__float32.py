@@ -3,8 +3,9 @@ float64; a float32 answer to a float64 question is graded at float64.] A correct
 np.einsum for the products, sigmoid split by sign, softmax via logsumexp of a float32 copy,
 a one-hot matrix, and a cached forward pass reused by the backward."""
 
-import numpy as np
 import functools
+
+import numpy as np
 
 F32 = np.float32  # the dtype of the current call, set by _in_inputs_dtype
 

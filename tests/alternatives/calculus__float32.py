@@ -6,8 +6,9 @@ in float32). The hand-derived gradients use other valid formulas (1 - tanh^2 as 
 the sigmoid as (1 + tanh(z/2)) / 2), and the optimisers keep float32 iterates.
 """
 
-import numpy as np
 import functools
+
+import numpy as np
 
 F32 = np.float32  # the dtype of the current call, set by _in_inputs_dtype
 

@@ -2,8 +2,9 @@
 float64; a float32 answer to a float64 question is graded at float64.] A correct optimizers computed in float32 throughout (vectorised, state in float32),
 AdamW delegating to Adam, AdaGrad's decayed rate from inverse_time_decay."""
 
-import numpy as np
 import functools
+
+import numpy as np
 
 F32 = np.float32  # the dtype of the current call, set by _in_inputs_dtype
 

@@ -1,8 +1,9 @@
 """[Computed in the question's dtype: float32 when every floating input is float32, else
 float64; a float32 answer to a float64 question is graded at float64.] A correct training-dynamics computed in float32 throughout (losses, steps, step decay, training)."""
 
-import numpy as np
 import functools
+
+import numpy as np
 
 F32 = np.float32  # the dtype of the current call, set by _in_inputs_dtype
 
