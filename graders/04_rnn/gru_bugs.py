@@ -12,6 +12,7 @@ BUGS = [
     KnownBug(
         # Cho et al. (2014) and d2l.ai apply the reset gate to h before the matmul.
         name="gru-reset-before-matmul",
+        kind="convention",
         function="gru_cell",
         hint="this is the reset-before convention of Cho et al. and d2l.ai, n = tanh(... + (r * h_prev) @ Wh_n + bh_n); "
         "this exercise applies r after the hidden matmul, as PyTorch and cuDNN do, so torch.nn.GRU's weights "
@@ -28,6 +29,7 @@ BUGS = [
     KnownBug(
         # h = z * n + (1 - z) * h_prev, as in some textbooks and Wikipedia's "fully gated unit".
         name="gru-update-gate-swapped",
+        kind="convention",
         function="gru_cell",
         hint="this is the swapped convention h = z * n + (1 - z) * h_prev; here, as in PyTorch and Cho et al., "
         "z is the share of the OLD state kept: h = (1 - z) * n + z * h_prev",
@@ -37,6 +39,7 @@ BUGS = [
     KnownBug(
         # Keras stacks its GRU kernel as (z, r, h): read with PyTorch's stacking, r and z trade places.
         name="gru-gate-order-zrn",
+        kind="convention",
         function="gru_cell",
         hint="this is Keras's gate order (z, r, n); the weights here are stacked like PyTorch's, (r, z, n)",
         code=edited(

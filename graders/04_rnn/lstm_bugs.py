@@ -13,6 +13,7 @@ BUGS = [
         # CS231n assignment 3 splits the gates as (i, f, o, g): correct there, not with
         # PyTorch's stacked weights (i, f, g, o).
         name="lstm-gate-order-ifog",
+        kind="convention",
         function="lstm_cell_forward",
         hint="this is CS231n's gate order (i, f, o, g); this exercise stacks the gates like "
         "PyTorch, (i, f, g, o): g is the third block of H columns, o the fourth",

@@ -48,6 +48,7 @@ BUGS = [
     KnownBug(
         # np.stack's default axis 0 gives PyTorch's default time-first layout (T, N, H).
         name="hs-stacked-time-first",
+        kind="convention",
         function="rnn_forward",
         hint="this is the time-first (T, N, H) layout, PyTorch's default; this exercise is "
         "batch-first (N, T, H), like batch_first=True: np.stack(states, axis=1)",
