@@ -96,7 +96,7 @@ BUGS = [
         hint="PyTorch keeps two bias vectors per layer and direction, b_ih and b_hh: 2 * G * H",
         code=edited(
             _COUNT,
-            ("(2 * gates * hidden_size if bias else 0)", "(gates * hidden_size if bias else 0)"),
+            ("2 * gates * hidden_size if bias else 0", "gates * hidden_size if bias else 0"),
         ),
     ),
     KnownBug(

@@ -20,8 +20,8 @@ BUGS = [
         code=edited(
             _CELL,
             (
-                "np.tanh(a[:, 2 * H : 3 * H]), sig(a[:, 3 * H :])",
-                "np.tanh(a[:, 3 * H :]), sig(a[:, 2 * H : 3 * H])",
+                "np.tanh(a[:, 2 * H : 3 * H]),\n        sig(a[:, 3 * H :]),",
+                "np.tanh(a[:, 3 * H :]),\n        sig(a[:, 2 * H : 3 * H]),",
             ),
         ),  # fmt: skip
         fails=_CELL_FAILS,
