@@ -113,6 +113,7 @@ BUGS = [
     KnownBug(
         # Splitting dout evenly among tied maxima: a valid subgradient, another convention.
         name="maxpool-backward-ties-split",
+        kind="convention",
         function="maxpool_backward",
         hint="this splits dout among tied maxima, a valid subgradient convention; this exercise (like "
         "PyTorch's CPU max_pool2d) gives the whole dout to the first maximum in row-major order",
@@ -179,6 +180,7 @@ BUGS = [
     KnownBug(
         # The modern LeNet (ReLU, max pooling) most tutorials train today.
         name="lenet5-relu-maxpool",
+        kind="convention",
         function="lenet5_forward",
         hint="this is the modern LeNet variant (ReLU, max pooling); this exercise follows the 1998 paper: "
         "tanh, and average pooling for its subsampling layers",

@@ -78,12 +78,13 @@ def bn_forward(learner, x, gamma, beta, rm, rv, training, momentum=0.1):
     return as_tuple(got, 3, "batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momentum)", on), on  # fmt: skip
 
 
-def assert_bn_outputs(got, expected, on, label, dtype_inputs=()):
+def assert_bn_outputs(got, expected, on, label, question=None):
+    """`question`: the inputs whose dtype sets the precision (float32 inputs, float32 check)."""
     names = ("out", "running_mean", "running_var")
     for name, g, e in zip(names, got, expected):
         others = {k: v for k, v in zip(names, expected) if k != name}
         assert_close(g, e, f"batchnorm_forward ({label}): {name}", on=on, others=others,
-                     hint=BN_HINTS[name])  # fmt: skip
+                     inputs=question, hint=BN_HINTS[name])  # fmt: skip
 
 
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
@@ -111,7 +112,7 @@ def test_batchnorm_forward_values(learner, ref, case, training, dtype):
     got, on = bn_forward(learner, x, gamma, beta, rm, rv, training, momentum=0.3)
     as64 = (a.astype(np.float64) for a in (x, gamma, beta, rm, rv))
     expected = ref.batchnorm_forward(*as64, training, 0.3)
-    assert_bn_outputs(got, expected, on, "training" if training else "evaluation")
+    assert_bn_outputs(got, expected, on, "training" if training else "evaluation", {"x": x})
 
 
 def torch_batchnorm(shape, momentum, gamma, beta, rm, rv):
@@ -358,7 +359,7 @@ def test_extract_features_values(learner, ref, dtype):
     backbone = {k: v.astype(dtype) for k, v in pretrained_backbone().items()}
     backbone64 = {k: v.astype(np.float64) for k, v in backbone.items()}
     assert_close(learner.extract_features(X, backbone), ref.extract_features(X.astype(np.float64), backbone64),
-                 "extract_features(X, backbone)", on=backbone_on(X),
+                 "extract_features(X, backbone)", on=backbone_on(X), inputs={"X": X},
                  hint="both hidden layers, each followed by ReLU: relu(relu(X @ W1 + b1) @ W2 + b2)")  # fmt: skip
 
 
@@ -473,7 +474,8 @@ def test_box_iou_values(learner, ref, dtype):
     """Pairwise IoUs of random, often overlapping boxes equal the reference."""
     b1, b2 = random_boxes(9, 22, dtype), random_boxes(6, 23, dtype)
     assert_close(learner.box_iou(b1, b2), ref.box_iou(b1.astype(np.float64), b2.astype(np.float64)),
-                 "box_iou(boxes1, boxes2)", on=describe(boxes1=b1, boxes2=b2), hint=IOU_HINT)  # fmt: skip
+                 "box_iou(boxes1, boxes2)", on=describe(boxes1=b1, boxes2=b2), inputs={"boxes1": b1},
+                 hint=IOU_HINT)  # fmt: skip
 
 
 # (id, box a, box b): each an edge case of the definition; its IoU is given in the comment.

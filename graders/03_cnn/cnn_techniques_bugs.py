@@ -39,6 +39,7 @@ BUGS = [
         # PyTorch stores the unbiased one (its BatchNorm docs say so; a recurring surprise in
         # PyTorch-forum threads about weights ported between the two).
         name="bn-running-var-biased",
+        kind="convention",
         function="batchnorm_forward",
         hint="this is Keras' convention (moving_variance holds the biased batch variance); this exercise follows PyTorch, which stores the unbiased var * m / (m - 1) in running_var",
         code=edited(_BN_FORWARD, ("unbiased = var * m / (m - 1)", "unbiased = var")),
@@ -48,6 +49,7 @@ BUGS = [
         # momentum=0.1 is the weight of the *new* batch statistic (torch.nn.BatchNorm2d docs:
         # "different from the momentum concept used in optimizer classes").
         name="bn-momentum-keras-convention",
+        kind="convention",
         function="batchnorm_forward",
         hint="this is Keras' convention (momentum = the fraction of the old statistic kept); PyTorch, which this exercise follows, weights the new batch statistic by momentum: (1 - momentum) * running + momentum * batch",
         code=edited(
@@ -206,6 +208,7 @@ def train_new_head(X, y, backbone, n_classes, lr, steps):
         # The PASCAL VOC devkit and older detectors (py-faster-rcnn's bbox_overlaps) count
         # pixels: w = x2 - x1 + 1.
         name="iou-plus-one-pixel",
+        kind="convention",
         function="box_iou",
         hint='this is the "+1 pixel" convention of integer pixel indices (PASCAL VOC devkit, py-faster-rcnn); this exercise uses continuous coordinates, as torchvision: area (x2 - x1) * (y2 - y1), overlap min(x2) - max(x1)',
         code=edited(

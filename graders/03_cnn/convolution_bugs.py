@@ -69,6 +69,7 @@ BUGS = [
     KnownBug(
         # The signal-processing definition copied from a textbook: a named convention.
         name="naive-true-convolution",
+        kind="convention",
         function="conv2d_naive",
         hint=CONVENTION,
         code=edited(NAIVE, ("cols] * w[o]", "cols] * w[o, :, ::-1, ::-1]")),
@@ -99,6 +100,7 @@ BUGS = [
     # ------------------------------------------------------------------ vectorised forward
     KnownBug(
         name="im2col-true-convolution",
+        kind="convention",
         function="conv2d",
         hint=CONVENTION,
         code=edited(

@@ -664,7 +664,8 @@ def test_residual_block_backward_float32(learner, ref):
         assert_true(isinstance(grads, dict) and k in grads, "residual_block_backward: wrong keys",
                     f"no gradient for {k!r}")  # fmt: skip
         assert_close(grads[k], expected[k], f"residual_block_backward: gradient of {k} in float32",
-                     on=describe(dout=dout, x=x, **params), hint=BACKWARD_HINTS.get(k, ""))  # fmt: skip
+                     on=describe(dout=dout, x=x, **params), inputs={"x": x, "dout": dout},
+                     hint=BACKWARD_HINTS.get(k, ""))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -792,6 +793,7 @@ def test_depthwise_separable_conv_matches_torch(learner, case, dtype):
         torch_depthwise(x, w_dw, s, p, w_pw),
         f"depthwise_separable_conv(x, w_depthwise, w_pointwise, stride={s}, padding={p}) (vs torch)",
         on=describe(x=x, w_depthwise=w_dw, w_pointwise=w_pw),
+        inputs={"x": x},  # the question's dtype: float32 inputs are checked at float32 precision
         hint="first the depthwise conv (with the stride and padding), then the 1 x 1 pointwise conv",
     )
 

@@ -7,8 +7,9 @@ Bugs in the per-layer formulas and in output_shape also fail the counters built 
 from nnfs_cli.grading.bugs import KnownBug, edited, reference_function
 
 
-def bug(name, function, hint, *edits, fails=(), why=""):
-    """A known bug that is `edits` of the reference's `function`."""
+def bug(name, function, hint, *edits, fails=(), why="", kind="known-bug"):
+    """A known bug (or another convention: kind="convention") that is `edits` of the
+    reference's `function`."""
     del why  # where the mistake is reported: kept next to each bug below, for reviewers
     return KnownBug(
         name=name,
@@ -16,6 +17,7 @@ def bug(name, function, hint, *edits, fails=(), why=""):
         hint=hint,
         code=edited(reference_function(__file__, function), *edits),
         fails=fails,
+        kind=kind,
     )
 
 
@@ -75,6 +77,7 @@ BUGS = [
         fails=("conv2d_macs", "count_macs"),
         why="ptflops and fvcore disagree by exactly the bias term (ptflops README, fvcore "
         "issues comparing the two)",
+        kind="convention",
     ),
     bug(
         "linear-params-bias-forgotten",
@@ -114,6 +117,7 @@ BUGS = [
         fails=("output_shape", "count_macs"),
         why="Caffe and PyTorch disagree on pooling output sizes (ceil_mode); a classic source "
         "of 'my feature map is one pixel larger' questions when porting models",
+        kind="convention",
     ),
     bug(
         "output-size-padding-ignored",
@@ -213,6 +217,7 @@ BUGS = [
         ("w[None, :, 0, i, j, None, None]", "w[None, :, 0, kh - 1 - i, kw - 1 - j, None, None]"),
         fails=("depthwise_conv2d", "depthwise_separable_conv"),
         why="scipy.signal.convolve2d flips, F.conv2d does not (CS231n and PyTorch forum threads)",
+        kind="convention",
     ),
     bug(
         "separable-padding-dropped",

@@ -66,7 +66,13 @@ def _run_child(
     read_end, write_end = os.pipe()
     cmd = [sys.executable, "-m", "pytest", *args, "--nnfs-result-fd", str(write_end),
            "-q", "--no-header", "--tb=no", "-rN"]  # fmt: skip
-    env = os.environ | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0"}
+    # one BLAS thread, as in the worker: a grader's small products gain nothing from more,
+    # and on a busy machine a spinning OpenBLAS pool made a 0.9 s pretraining take 25 s
+    threads = {
+        k: os.environ.get(k, "1")
+        for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    }
+    env = os.environ | threads | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0"}
     try:
         proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
