@@ -1,4 +1,4 @@
-"""A correct cnn-architecture that computes everything in float32, with other valid formulas:
+"""A correct cnn-architecture in float32 arithmetic whenever the question is float32, with other valid formulas:
 max pooling forward and backward through reshaped windows and np.take_along_axis, average
 pooling by a cumulative-sum box filter, flatten by np.ravel per sample, the CNN's dense layer
 and its gradients by einsum, and SGD in float32 (a float32 random stream for the weights)."""
@@ -9,7 +9,10 @@ F32 = np.float32
 
 
 def _f32(*arrays):
-    return [np.asarray(a, dtype=F32) for a in arrays]
+    """float32 whenever the question is float32 (a float64 question keeps float64: a float32
+    answer to it is held to float64 precision)."""
+    dtype = np.result_type(*(np.asarray(a).dtype for a in arrays), F32)
+    return [np.asarray(a, dtype=dtype) for a in arrays]
 
 
 def conv2d_forward(
@@ -88,7 +91,7 @@ def maxpool_backward(dout, x, pool=2, stride=2):
     n, c, h, w = x.shape
     ho, wo = dout.shape[2:]
     k = _windows(x, pool, stride).argmax(-1)  # np.argmax: the first maximum, row-major
-    dx = np.zeros((n, c, h, w), dtype=F32)
+    dx = np.zeros((n, c, h, w), dtype=x.dtype)
     for a in range(pool):  # each offset inside the window, added back where it won
         for b in range(pool):
             dx[:, :, a : a + stride * ho : stride, b : b + stride * wo : stride] += np.where(
@@ -107,13 +110,13 @@ def avgpool_forward(x, pool=2, stride=2):
         - c[:, :, pool:, :-pool]
         + c[:, :, :-pool, :-pool]
     )
-    return (box[:, :, ::stride, ::stride] / (pool * pool)).astype(F32)
+    return (box[:, :, ::stride, ::stride] / (pool * pool)).astype(x.dtype)
 
 
 def avgpool_backward(dout, x, pool=2, stride=2):
     dout, x = _f32(dout, x)
     ho, wo = dout.shape[2:]
-    dx = np.zeros(x.shape, dtype=F32)
+    dx = np.zeros(x.shape, dtype=x.dtype)
     share = dout / F32(pool * pool)
     for i in range(ho):
         for j in range(wo):
@@ -135,7 +138,7 @@ def flatten_backward(dout, x):
 
 def lenet5_forward(x, params):
     (x,) = _f32(x)
-    p = {k: v.astype(F32) for k, v in params.items()}
+    p = {k: v.astype(x.dtype) for k, v in params.items()}
     h = avgpool_forward(np.tanh(conv2d_forward(x, p["W1"], p["b1"])))
     h = avgpool_forward(np.tanh(conv2d_forward(h, p["W2"], p["b2"])))
     h = flatten_forward(h)
@@ -146,13 +149,13 @@ def lenet5_forward(x, params):
 
 def cnn_loss(X, y, params):
     (X,) = _f32(X)
-    p = {k: v.astype(F32) for k, v in params.items()}
+    p = {k: v.astype(X.dtype) for k, v in params.items()}
     z = conv2d_forward(X, p["W1"], p["b1"], 1, 1)
     a = np.where(z > 0, z, F32(0))
     pooled = maxpool_forward(a)
     f = flatten_forward(pooled)
     loss, dlogits = softmax_cross_entropy(np.einsum("nd,dc->nc", f, p["W2"]) + p["b2"], y)
-    dlogits = dlogits.astype(F32)
+    dlogits = dlogits.astype(X.dtype)
     grads = {"W2": np.einsum("nd,nc->dc", f, dlogits), "b2": dlogits.sum(0)}
     da = maxpool_backward(flatten_backward(np.einsum("nc,dc->nd", dlogits, p["W2"]), pooled), a)
     _, grads["W1"], grads["b1"] = conv2d_backward(np.where(z > 0, da, F32(0)), X, p["W1"], 1, 1)

@@ -102,19 +102,21 @@ def count_macs(layers, input_shape):
 
 
 def _conv1x1_loops(x, w, b=None):
+    # float32 arithmetic when the question is float32, float64 otherwise
+    dt = np.result_type(x, np.float32)
     n, _, h, wd = x.shape
-    w2 = w[:, :, 0, 0].astype(np.float32)
-    out = np.zeros((n, w.shape[0], h, wd), dtype=np.float32)
+    w2 = w[:, :, 0, 0].astype(dt)
+    out = np.zeros((n, w.shape[0], h, wd), dtype=dt)
     for i in range(h):
         for j in range(wd):
-            out[:, :, i, j] = x[:, :, i, j].astype(np.float32) @ w2.T
-    return out if b is None else out + b.astype(np.float32)[None, :, None, None]
+            out[:, :, i, j] = x[:, :, i, j].astype(dt) @ w2.T
+    return out if b is None else out + b.astype(dt)[None, :, None, None]
 
 
 def residual_block_forward(x, params):
     h = np.maximum(_conv1x1_loops(x, params["w1"], params["b1"]), 0)
     z2 = _conv1x1_loops(h, params["w2"], params["b2"])
-    s = _conv1x1_loops(x, params["ws"]) if "ws" in params else x.astype(np.float32)
+    s = _conv1x1_loops(x, params["ws"]) if "ws" in params else x
     return np.maximum(z2 + s, 0)
 
 
@@ -141,7 +143,7 @@ def residual_block_backward(dout, x, params):
 def dense_block_forward(x, weights, biases):
     n, c0, h, w = x.shape
     k = weights[0].shape[0] if weights else 0
-    out = np.zeros((n, c0 + len(weights) * k, h, w), dtype=np.float32)
+    out = np.zeros((n, c0 + len(weights) * k, h, w), dtype=np.result_type(x, np.float32))
     out[:, :c0] = x
     for layer, (wl, bl) in enumerate(zip(weights, biases)):
         c = c0 + layer * k
