@@ -1,9 +1,10 @@
 """A correct modern-cnn in another style: explicit loops, an explicit stack in place of
-recursion, float32 arithmetic in the blocks, and other (equal) formulas for the counts.
+recursion, float32 arithmetic in the blocks for float32 questions, and other (equal) formulas
+for the counts.
 
 count_parameters flattens the nested blocks with a work list; output_shape and count_macs
-walk the layers with per-type small functions; the residual and dense blocks compute in
-float32 pixel by pixel; the depthwise conv loops over output positions; compound scaling
+walk the layers with per-type small functions; the residual and dense blocks compute
+pixel by pixel; the depthwise conv loops over output positions; compound scaling
 uses exp(phi log a); round_repeats uses integer ceiling division on a Fraction.
 """
 
