@@ -285,8 +285,6 @@ def mlp_backward(X, y, params):
 ]
 
 EQUIVALENT = {
-    "sigmoid_backward/compare/GtE->Gt#0": "at z = 0 both branches give exactly 1/2 (e = 1), so the branch choice at 0 does not matter",
-    "sigmoid_backward/constant/0->1#0": "for 0 <= z < 1 the other branch gives 1 - s instead of s, and s (1 - s) is symmetric under s -> 1 - s: the same gradient up to rounding",
     "softmax_cross_entropy/axis/axis=1->-1#0": "logits are 2-D (N, C), so axis=-1 is axis=1",
     "softmax_cross_entropy/axis/axis=1->-1#1": "logits are 2-D (N, C), so axis=-1 is axis=1",
     "mlp_forward/swap-args/swap first two arguments#1": "np.maximum is symmetric in its arguments (only the sign of a zero output can differ, and -0.0 == 0.0)",

@@ -132,7 +132,8 @@ def _problem(result) -> str:
         first = t.message.strip().splitlines()[:1]
         if not t.passed and first and any(m in first[0] for m in _STUDENT_FAULTS):
             return f"{t.part}: {first[0]}"
-    return ""
+    # a notebook cell that raised (the other cells ran, and their functions were graded)
+    return result.notes[0] if result.notes else ""
 
 
 def _autograded(course: Path, job: Job, result) -> dict:

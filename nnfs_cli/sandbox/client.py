@@ -470,7 +470,10 @@ class Sandbox:
         if status == "ok":
             mutated = self._mutated(args, kwargs, reply.get("after"))
             if mutated or reply.get("mutated"):
-                what = mutated or [clean(m, 100) for m in reply["mutated"]]
+                # the verdict is the grader's own comparison; the worker's report only lends
+                # the learner's parameter names ("z" rather than "argument 1") when it agrees
+                named = [clean(m, 100) for m in reply.get("mutated") or []]
+                what = named if named and (len(named) == len(mutated) or not mutated) else mutated
                 raise InputMutated(
                     f"`{name}` modified its input in place ({', '.join(what)}); "
                     "work on a copy (e.g. x = x.copy()) or build a new array"

@@ -85,7 +85,7 @@ def notebook_source(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     """Concatenate a notebook's code cells; IPython syntax and nbgrader test cells are left out."""
     nb = json.loads(text)
     if not isinstance(nb, dict) or not isinstance(nb.get("cells", []), list):
-        raise BadNotebook("it has no list of cells")
+        raise BadNotebook("it is not a Jupyter notebook (no list of cells)")
     lines: list[str] = []
     cells: list[tuple[int, int]] = []
     for number, cell in enumerate(nb.get("cells", []), start=1):

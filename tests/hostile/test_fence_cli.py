@@ -185,7 +185,7 @@ def test_planted_grader_bytecode_is_never_loaded(ws):
 @pytest.mark.parametrize("escape", ["dir-fd", "proc-root", "fork-exec"])
 def test_notebook_path_holds_too(tmp_path, escape):
     """The same stubs as a notebook graded the way nbgrader's cells do (in the kernel)."""
-    from nnfs_cli import nbgrade
+    from nnfs_cli.course import kernel as nbgrade
     from nnfs_cli.notebooks import write_notebook
 
     topic = TOPICS[0]
