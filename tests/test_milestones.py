@@ -17,7 +17,7 @@ def ws(tmp_path):
     return root
 
 
-MILESTONE_TOPICS = ("perceptron", "perceptron-theory", "forward-propagation", "backprop", "optimizers")
+MILESTONE_TOPICS = ("perceptron", "perceptron-theory", "forward-propagation", "backprop", "optimizers", "bptt", "lstm")
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_milestones_are_listed_and_need_the_learners_files(ws):
     assert r.exit_code == 2 and "nnfs start forward-propagation" in r.stderr
 
 
-@pytest.mark.parametrize("name", ["perceptron-separates", "xor", "digits-mlp"])
+@pytest.mark.parametrize("name", ["perceptron-separates", "xor", "digits-mlp", "lstm-remembers"])
 def test_a_milestone_runs_the_learners_code_draws_and_is_recorded(solved_ws, name):
     r = nnfs("milestone", name, "-w", str(solved_ws))
     assert r.exit_code == 0, r.stdout + r.stderr
