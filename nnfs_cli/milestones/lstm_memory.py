@@ -61,7 +61,9 @@ def _init(rng, gates: int) -> dict:
         "by": np.zeros(K),
     }
     if gates == 4:
-        p["b"][HIDDEN : 2 * HIDDEN] = 3.0  # forget gate open at the start: remembering is the default
+        p["b"][HIDDEN : 2 * HIDDEN] = (
+            3.0  # forget gate open at the start: remembering is the default
+        )
     return p
 
 
@@ -104,7 +106,10 @@ def _train(kind: str, code, seed: int = SEED):
             dc, g["Wx"], g["Wh"], g["b"] = np.zeros_like(dh), 0.0, 0.0, 0.0
             for xt, h_prev, c_prev in reversed(memo):
                 _, dh, dc, dWx, dWh, db = (
-                    _f(a) for a in lstm.lstm_cell_backward(dh, dc, xt, h_prev, c_prev, p["Wx"], p["Wh"], p["b"])
+                    _f(a)
+                    for a in lstm.lstm_cell_backward(
+                        dh, dc, xt, h_prev, c_prev, p["Wx"], p["Wh"], p["b"]
+                    )
                 )
                 g["Wx"], g["Wh"], g["b"] = g["Wx"] + dWx, g["Wh"] + dWh, g["b"] + db
         clipped, _ = bptt.clip_grad_norm(g, 1.0)
