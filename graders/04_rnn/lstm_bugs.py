@@ -100,3 +100,7 @@ BUGS = [
         code=edited(_FROM, ("bias_ih + bias_hh", "bias_ih.copy()")),
     ),
 ]
+
+EQUIVALENT = {
+    "lstm_cell_backward/axis/axis=1->-1#0": "the gate gradients are 2-D (N, H): axis -1 is axis 1",
+}
