@@ -83,6 +83,19 @@ def make_mask(kind, n, tq, tk, seed, fully_masked=False):
     return mask
 
 
+def dot_keys(size, seed, dtype):
+    """Keys with dk == dq, as the dot score needs."""
+    n, _, tk, dq = size[:4]
+    return np.random.default_rng(seed + 100).normal(size=(n, tk, dq)).astype(dtype)
+
+
+def assert_float32_backward(got, expected, names, what, on, inputs):
+    """Each gradient of a float32 question against the float64 reference, at float32 precision."""
+    got = as_tuple(got, len(names), what, on)
+    for name, g, exp in zip(names, got, expected):
+        assert_close(g, exp, f"{what}: d{name} (float32)", on=on, inputs=inputs, hint=HINTS.get(name, ""))
+
+
 def full_mask(mask, shape):
     return np.ones(shape, bool) if mask is None else np.broadcast_to(mask, shape)
 
@@ -356,12 +369,9 @@ def test_additive_scores_backward_float32(learner, ref):
     """float32 inputs: every gradient at float32 precision."""
     a = {x: case(SIZES[2], seed=16, dtype=np.float32)[x] for x in ADDITIVE}
     ds = np.random.default_rng(16).normal(size=SIZES[2][:3]).astype(np.float32)
-    on = describe(dscores=ds, **a)
-    got = as_tuple(learner.additive_scores_backward(ds, *a.values()), 5, "additive_scores_backward", on)
     expected = ref.additive_scores_backward(*(x.astype(np.float64) for x in (ds, *a.values())))
-    for name, g, exp in zip(ADDITIVE, got, expected):
-        assert_close(g, exp, f"additive_scores_backward: d{name} (float32)", on=on,
-                     inputs={"dscores": ds, **a}, hint=HINTS[name])  # fmt: skip
+    assert_float32_backward(learner.additive_scores_backward(ds, *a.values()), expected, ADDITIVE,
+                            "additive_scores_backward", describe(dscores=ds, **a), {"dscores": ds, **a})  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -370,12 +380,10 @@ def test_additive_scores_backward_float32(learner, ref):
 
 
 def luong_inputs(size, kind, seed, dtype=np.float64):
-    """q, k (and W for "general"); the dot score needs dk == dq, so k is cut or padded."""
+    """q, k (and W for "general")."""
     a = case(size, seed, dtype)
     if kind == "dot":
-        dq = size[3]
-        k = np.random.default_rng(seed + 100).normal(size=(size[0], size[2], dq)).astype(dtype)
-        return {"q": a["q"], "k": k}
+        return {"q": a["q"], "k": dot_keys(size, seed, dtype)}
     return {"q": a["q"], "k": a["k"], "W": a["W"]}
 
 
@@ -458,13 +466,10 @@ def test_multiplicative_scores_backward_float32(learner, ref, kind):
     """float32 inputs: every gradient at float32 precision."""
     a = luong_inputs(SIZES[2], kind, seed=25, dtype=np.float32)
     ds = np.random.default_rng(25).normal(size=SIZES[2][:3]).astype(np.float32)
-    on = describe(dscores=ds, **a)
-    got = as_tuple(learner.multiplicative_scores_backward(ds, *a.values()), len(a),
-                   f"multiplicative_scores_backward ({kind})", on)  # fmt: skip
     expected = ref.multiplicative_scores_backward(*(x.astype(np.float64) for x in (ds, *a.values())))
-    for name, g, exp in zip(a, got, expected):
-        assert_close(g, exp, f"multiplicative_scores_backward: d{name} (float32)", on=on,
-                     inputs={"dscores": ds, **a}, hint=HINTS[name])  # fmt: skip
+    assert_float32_backward(learner.multiplicative_scores_backward(ds, *a.values()), expected, tuple(a),
+                            f"multiplicative_scores_backward ({kind})", describe(dscores=ds, **a),
+                            {"dscores": ds, **a})  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------
@@ -475,9 +480,7 @@ def test_multiplicative_scores_backward_float32(learner, ref, kind):
 def attention_inputs(size, score, seed, dtype=np.float64):
     """(q, k, values, params) for one score kind."""
     a = case(size, seed, dtype)
-    k = a["k"]
-    if score == "dot":
-        k = np.random.default_rng(seed + 100).normal(size=(size[0], size[2], size[3])).astype(dtype)
+    k = dot_keys(size, seed, dtype) if score == "dot" else a["k"]
     return a["q"], k, a["values"], {p: a[p] for p in PARAMS[score]}
 
 
@@ -647,6 +650,5 @@ def test_attention_backward_float32(learner, ref, score):
     dq, dk, dvalues, dparams = ref.attention_backward(dc.astype(np.float64), f64["q"], f64["k"], f64["values"],
                                                       {p: f64[p] for p in params}, score, mask)  # fmt: skip
     expected = (dq, dk, dvalues, *(dparams[p] for p in params))
-    for name, g, exp in zip(inputs, got, expected):
-        assert_close(g, exp, f"attention_backward: d{name} ({score}, float32)", on=on,
-                     inputs={"dcontext": dc, **inputs}, hint=HINTS.get(name, ""))  # fmt: skip
+    assert_float32_backward(got, expected, tuple(inputs), f"attention_backward ({score})", on,
+                            {"dcontext": dc, **inputs})  # fmt: skip
