@@ -193,3 +193,12 @@ BUGS = [
                             "dcontext @ values.transpose(0, 2, 1)")),  # fmt: skip
     ),
 ]
+
+# Audit mutants reviewed as equivalent to the reference (no input can tell them apart).
+EQUIVALENT = {
+    "masked_softmax/constant/0.0->1#0": "a fully masked row's max replaced by 1 instead of 0: "
+    "exp(-inf - 1) is still exactly 0, so the row is still 0",
+    "masked_softmax/constant/1.0->2#0": "a fully masked row divides e = 0 by 2 instead of 1: still 0",
+    "masked_softmax/constant/0->1#0": "np.where(z > 1, z, 1.0): a row with a kept key has z >= 1 "
+    "(its max contributes exp(0) = 1), and z == 1 gives 1.0 == z; an empty row gives 1.0 as before",
+}

@@ -15,6 +15,8 @@ their **values** by how well each key matches. For each query position i and key
 
 The additive score forms, for every pair (i, j), `a = tanh(q_i Wq + k_j Wk)` of shape
 (N, Tq, Tk, h) by broadcasting `(N, Tq, 1, h) + (N, 1, Tk, h)`, then `a @ v`.
+`attention_scores(q, k, params, score)` is given: it picks one of your score functions by
+name ("dot", "general", "additive"), so the two attention functions take the kind as a string.
 
 ## The masked softmax
 
