@@ -311,14 +311,19 @@ def torch_sdpa(mask, scale):
     return lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=t_mask, scale=scale)
 
 
-BACKWARD_CASES = [
-    pytest.param("numerical", "no_mask", id="numerical-no_mask"),
-    pytest.param("numerical", "full_row", id="numerical-fully_masked_row"),
-    pytest.param("numerical", "scale", id="numerical-scale"),
-    pytest.param("torch", "no_mask", id="torch-no_mask"),
-    pytest.param("torch", "causal_padding", id="torch-causal_and_padding"),
-    pytest.param("torch", "scale", id="torch-scale"),
-]
+def oracle_cases(*cases):
+    """(oracle, case) parameters from (oracle, case, label) triples, with readable ids."""
+    return [pytest.param(oracle, case, id=f"{oracle}-{label}") for oracle, case, label in cases]
+
+
+BACKWARD_CASES = oracle_cases(
+    ("numerical", "no_mask", "no_mask"),
+    ("numerical", "full_row", "fully_masked_row"),
+    ("numerical", "scale", "scale"),
+    ("torch", "no_mask", "no_mask"),
+    ("torch", "causal_padding", "causal_and_padding"),
+    ("torch", "scale", "scale"),
+)
 
 
 @pytest.mark.parametrize("oracle,case", BACKWARD_CASES)
@@ -605,12 +610,12 @@ def torch_mha_forward(h, mask):
     return forward
 
 
-MHA_BACKWARD_CASES = [
-    pytest.param("numerical", "no_mask", id="numerical-no_mask"),
-    pytest.param("numerical", "empty_sequence", id="numerical-padding_with_an_empty_sequence"),
-    pytest.param("torch", "no_mask", id="torch-no_mask"),
-    pytest.param("torch", "causal_padding", id="torch-causal_and_padding"),
-]
+MHA_BACKWARD_CASES = oracle_cases(
+    ("numerical", "no_mask", "no_mask"),
+    ("numerical", "empty_sequence", "padding_with_an_empty_sequence"),
+    ("torch", "no_mask", "no_mask"),
+    ("torch", "causal_padding", "causal_and_padding"),
+)
 
 
 @pytest.mark.parametrize("oracle,case", MHA_BACKWARD_CASES)

@@ -262,3 +262,8 @@ BUGS = [
         ),  # fmt: skip
     ),
 ]
+
+EQUIVALENT = {
+    "attention/constant/0->1#0": "total sums exp(s - max) over a row, whose maximum gives exp(0) "
+    "= 1: total is 0 (a fully masked row) or >= 1, and dividing by 1 where total == 1 is the same",
+}
