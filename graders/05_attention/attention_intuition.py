@@ -462,5 +462,5 @@ def test_bottleneck_grows_with_length(learner, report):
         {"title": "The bottleneck: your reconstruction errors on the copy task", "table": table}
     )
     report["figure"] = {"kind": "curves", "title": "recall_errors: fixed context vs attention",
-                        "xlabel": "sequence length index (T = 2, 4, 8, 16, 32)", "ylabel": "mean squared error",
+                        "xlabel": "log2 T (T = 2, 4, 8, 16, 32)", "ylabel": "mean squared error",
                         "curves": {"fixed context": fixed, "attention": attended}}  # fmt: skip
