@@ -1,7 +1,7 @@
 """Median wall time of `nnfs check TOPIC --solution` per available topic (5 runs each).
 
 Also the cost of an empty Python process and of `import numpy`, for comparison.
-Run: python benchmarks/check_speed.py [--runs 5] [--markdown]
+Run: python benchmarks/check_speed.py [--runs 5] [--topic T ...]
 Targets: Phase 1 <= 1.0 s; NumPy graders <= 2 s; graders that import torch <= 4 s.
 """
 
@@ -29,6 +29,7 @@ def wall(cmd: list[str], runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--topic", action="append", help="only these topics (default: all)")
     args = parser.parse_args()
     nnfs = shutil.which("nnfs") or sys.executable
     prefix = [nnfs] if nnfs.endswith("nnfs") else [sys.executable, "-m", "nnfs_cli"]
@@ -36,10 +37,9 @@ def main() -> None:
             ("python -c 'import numpy'", wall([sys.executable, "-c", "import numpy"], args.runs), ""),
             ("python -c 'import torch'", wall([sys.executable, "-c", "import torch"], args.runs), "")]  # fmt: skip
     for topic in load_catalog().topics:
-        if not topic.available:
+        if not topic.available or (args.topic and topic.id not in args.topic):
             continue
-        uses_torch = "torch" in topic.grader_path.read_text(encoding="utf-8")
-        target = 1.0 if topic.phase == 1 else 4.0 if uses_torch else 2.0
+        target = 1.0 if topic.phase == 1 else 4.0 if topic.grader_torch else 2.0
         seconds = wall([*prefix, "check", topic.id, "--solution"], args.runs)
         rows.append(
             (

@@ -38,6 +38,12 @@ class Topic:
     index: int  # position in roadmap order, from 0
     # progressive hints per part (function): ((part, (hint, ...)), ...), from `part_hints`
     part_hints: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # what the sandbox refuses the learner's code: top-level modules (the phase's list
+    # unless the topic sets its own) and dotted callables ("torch.nn.LayerNorm", a `*`
+    # allowed in the last part) that would do the exercise's job
+    forbid_imports: tuple[str, ...] = ()
+    forbid_calls: tuple[str, ...] = ()
+    grader_torch: bool = False  # the grader imports torch (its speed bar is 4 s, not 2)
 
     def hints_for(self, part: str) -> tuple[str, ...]:
         return dict(self.part_hints).get(part, ())
@@ -144,6 +150,9 @@ def parse_catalog(data: dict) -> Catalog:
                         part_hints=tuple(
                             (part, tuple(hs)) for part, hs in t.get("part_hints", {}).items()
                         ),
+                        forbid_imports=tuple(t.get("forbid_imports", ph.get("forbid_imports", ()))),
+                        forbid_calls=tuple(t.get("forbid_calls", ())),
+                        grader_torch=bool(t.get("torch", False)),
                     )
                 )
                 index += 1

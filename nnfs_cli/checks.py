@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+import pytest
 
 from nnfs_cli.diagnosis import shape_story, signature
 from nnfs_cli.grading.result import Diagnosis
@@ -18,6 +19,12 @@ from nnfs_cli.grading.result import Diagnosis
 TINY = 1e-12
 # float32 carries ~7 significant digits; after O(100) operations 1e-5 relative is honest.
 FLOAT32_RTOL, FLOAT32_ATOL = 2e-5, 1e-6
+# A value check runs on both widths a learner may compute in: `@DTYPES` on a test that
+# takes `dtype`.
+DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+# A loss is one number: a float32 computation returned as a Python float arrives typed
+# float64, so losses are compared at float32 precision (every wrong formula is off by far more).
+LOSS_TOL = {"rtol": FLOAT32_RTOL, "atol": FLOAT32_ATOL}
 
 
 class GradeFailure(AssertionError):

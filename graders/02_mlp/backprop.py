@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from nnfs_cli.checks import (
-    FLOAT32_ATOL,
-    FLOAT32_RTOL,
+    DTYPES,
+    LOSS_TOL,
     as_tuple,
     assert_backward,
     assert_close,
@@ -25,12 +25,6 @@ from nnfs_cli.checks import (
     numerical_gradient,
     torch_oracle,
 )
-
-DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-# A loss is one number: a float32 computation returned as a Python float arrives typed
-# float64, so losses are compared at float32 precision (every wrong formula is off by far more).
-LOSS_TOL = {"rtol": FLOAT32_RTOL, "atol": FLOAT32_ATOL}
-
 
 # ---------------------------------------------------------------------------------------
 # dense_backward

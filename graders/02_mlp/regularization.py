@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from nnfs_cli.checks import (
+    DTYPES,
     assert_close,
     assert_converges,
     assert_gradient,
@@ -21,7 +22,6 @@ from nnfs_cli.checks import (
     torch_oracle,
 )
 
-DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 PENALTIES = ["l2_penalty", "l1_penalty"]
 LAYERS = [[(1, 1)], [(3, 5), (5, 2)], [(4, 7), (7, 7), (7, 3)]]
 PENALTY_HINTS = {

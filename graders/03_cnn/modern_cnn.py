@@ -22,9 +22,15 @@ when the grader was written, at 224 x 224, 240 x 240 and 199 x 257), and round t
 import numpy as np
 import pytest
 
-from nnfs_cli.checks import assert_backward, assert_close, assert_shape, assert_true, describe
+from nnfs_cli.checks import (
+    DTYPES,
+    assert_backward,
+    assert_close,
+    assert_shape,
+    assert_true,
+    describe,
+)
 
-DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 # Counts are integers computed exactly: any difference, even 1 parameter, is a wrong formula.
 EXACT = {"rtol": 0.0, "atol": 0.0}
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from nnfs_cli.checks import (
-    FLOAT32_ATOL,
-    FLOAT32_RTOL,
+    DTYPES,
+    LOSS_TOL,
     as_tuple,
     assert_backward,
     assert_close,
@@ -33,7 +33,6 @@ HINTS = {
     "Wh": "dWh sums h_prev.T @ dz_t, where h_prev is the state BEFORE step t (h0 at t = 0)",
     "b": "db sums dz_t over the batch and over every step",
 }
-LOSS_TOL = {"rtol": FLOAT32_RTOL, "atol": FLOAT32_ATOL}  # a loss crosses as a Python float
 
 
 def seq_case(n, t, d, h, seed, dtype=np.float64, last_only=False):
@@ -85,7 +84,7 @@ def test_rnn_backward_shapes(learner, ref, case):
         assert_shape(g, inputs[name].shape, f"rnn_backward: d{name} (shaped like {name})", on=on)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@DTYPES
 @pytest.mark.parametrize("case", CASES, ids=str)
 @pytest.mark.part("rnn_backward", points=0.25)
 def test_rnn_backward_values(learner, ref, case, dtype):

@@ -10,9 +10,8 @@ inside the tests that use it.
 import numpy as np
 import pytest
 
-from nnfs_cli.checks import as_tuple, assert_close, assert_shape, assert_true, describe
+from nnfs_cli.checks import DTYPES, as_tuple, assert_close, assert_shape, assert_true, describe
 
-DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 CASES = [(1, 3, 2), (4, 2, 3), (3, 5, 4), (2, 3, 3)]  # (N, D, H)
 HINT = (
     "gx = x @ Wx + bx and gh = h_prev @ Wh + bh, each split (r, z, n); r, z = sigmoid(gx + gh) "

@@ -10,9 +10,8 @@ layout mapping. torch is imported inside the tests that use it.
 import numpy as np
 import pytest
 
-from nnfs_cli.checks import as_tuple, assert_backward, assert_close, assert_shape, describe
+from nnfs_cli.checks import DTYPES, as_tuple, assert_backward, assert_close, assert_shape, describe
 
-DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 # (N, D, H): batch 1, D != H both ways, square.
 CASES = [(1, 3, 2), (4, 2, 3), (3, 5, 4), (2, 3, 3)]
 CELL_ARGS = ("x", "h_prev", "c_prev", "Wx", "Wh", "b")

@@ -10,10 +10,9 @@ inputs. torch is imported lazily, inside the tests that use it.
 import numpy as np
 import pytest
 
-from nnfs_cli.checks import as_tuple, assert_close, assert_shape, describe
+from nnfs_cli.checks import DTYPES, as_tuple, assert_close, assert_shape, describe
 
 NONLINEARITIES = pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 
 # (N, D, H): batch 1, D != H both ways, square (Wx and Wh have one shape: only values tell
 # them apart).

@@ -13,9 +13,6 @@ from nnfs_cli.catalog import Topic, content_root
 from nnfs_cli.sandbox.client import Sandbox, SandboxConfig
 from nnfs_cli.sandbox.source import read_submission
 
-# Libraries that would do the exercise for the learner, refused up to Phase 4 (from scratch)
-FROM_SCRATCH_FORBIDDEN = ("torch", "tensorflow", "jax", "keras", "sklearn", "scipy")
-
 _waiting: tuple[tuple, Sandbox] | None = None
 
 
@@ -26,7 +23,8 @@ def start(topic: Topic, target: Path, protect: tuple[str, ...], call_timeout: fl
         read_submission(target),
         topic.module_name,
         SandboxConfig(
-            forbidden_imports=FROM_SCRATCH_FORBIDDEN if topic.phase <= 4 else (),
+            forbidden_imports=topic.forbid_imports,
+            forbidden_calls=topic.forbid_calls,
             protected=(str(root / "solutions"), str(root / "graders"), *protect),
             call_timeout=call_timeout,
         ),

@@ -140,6 +140,7 @@ class InputMutated(LearnerError):
 @dataclass
 class SandboxConfig:
     forbidden_imports: tuple[str, ...] = ()
+    forbidden_calls: tuple[str, ...] = ()  # dotted names that do the exercise's job (catalog)
     protected: tuple[str, ...] = ()  # folders the learner may not open (solutions, graders, .nnfs)
     memory_mb: int = 3072  # address-space cap; NumPy topics need well under 1 GiB
     cpu_seconds: int = 300  # backstop behind the wall-clock timeouts
@@ -251,6 +252,7 @@ class Sandbox:
                 "cells": list(self.submission.cells),
                 "module_name": self.module_name,
                 "forbidden_imports": list(self.config.forbidden_imports),
+                "forbidden_calls": list(self.config.forbidden_calls),
                 "protected": [str(p) for p in self.config.protected],
                 "scratch": scratch,
                 "kernel": self.config.kernel,

@@ -72,8 +72,12 @@ def _install_fence(forbidden_imports: frozenset[str], protected: tuple[str, ...]
             top = args[0].partition(".")[0]
             if top in forbidden_imports:
                 raise Forbidden(
-                    f"nnfs: importing {top!r} is not allowed here: this exercise is "
-                    "from scratch (NumPy only)"
+                    f"nnfs: importing {top!r} is not allowed here: "
+                    + (
+                        "this exercise is from scratch (NumPy only)"
+                        if "torch" in forbidden_imports
+                        else "this exercise asks you to write what it would do"
+                    )
                 )
         elif event == "open":
             path, mode, flags = args
@@ -102,6 +106,69 @@ def _install_fence(forbidden_imports: frozenset[str], protected: tuple[str, ...]
             raise Forbidden("nnfs: an exercise may not use the network")
 
     sys.addaudithook(hook)
+
+
+def _block_calls(patterns: list[str]) -> None:
+    """Replace each callable that would do the exercise's job with one that refuses.
+
+    `patterns` are dotted names, a `*` allowed in the last part ("torch.nn.Transformer*").
+    Every binding of the same object inside the package is replaced too, so an alias
+    (`torch.nn.modules.activation.MultiheadAttention`) refuses as well. This keeps an
+    honest learner on the exercise; it is not a security boundary (the kernel fence is):
+    an operator reached through another object (`torch.ops.aten...`) is not stopped.
+    Runs before the fence, because importing the package reads its files.
+    """
+    import fnmatch
+    import importlib
+
+    blocked: dict[int, str] = {}
+    tops = set()
+    for pattern in patterns:
+        module_name, _, attr = pattern.rpartition(".")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue  # not installed: nothing to refuse
+        tops.add(module_name.partition(".")[0])
+        for name in fnmatch.filter(dir(module), attr):
+            obj = getattr(module, name)
+            if callable(obj):
+                blocked[id(obj)] = f"{module_name}.{name}"
+    if not blocked:
+        return
+    stand_ins: dict[int, object] = {}
+    for mod_name, mod in list(sys.modules.items()):
+        if mod is None or mod_name.partition(".")[0] not in tops:
+            continue
+        for name, obj in list(getattr(mod, "__dict__", {}).items()):
+            if id(obj) in blocked:
+                if id(obj) not in stand_ins:
+                    stand_ins[id(obj)] = _refusing(obj, blocked[id(obj)])
+                try:
+                    setattr(mod, name, stand_ins[id(obj)])
+                except (AttributeError, TypeError):
+                    pass  # a read-only extension module: its name stays reachable
+
+
+def _refusing(original: object, dotted: str) -> object:
+    """A stand-in for `original` that raises Forbidden when called or instantiated."""
+    message = (
+        f"nnfs: {dotted} does the job this exercise asks you to write; build it from "
+        "tensors and autograd instead"
+    )
+    if isinstance(original, type):
+
+        def __init__(self, *args, **kwargs):
+            raise Forbidden(message)
+
+        return type(original.__name__, (original,), {"__init__": __init__, "__doc__": message})
+
+    def refuse(*args, **kwargs):
+        raise Forbidden(message)
+
+    refuse.__name__ = getattr(original, "__name__", "refused")
+    refuse.__doc__ = message
+    return refuse
 
 
 def _describe(obj: object) -> str:
@@ -316,6 +383,7 @@ def main() -> None:
         source.splitlines(True),
         init["filename"],
     )
+    _block_calls(init.get("forbidden_calls", []))
     fence_missing = _fence(init, scratch)
     module, status = _load(init)
     status["fence_missing"] = fence_missing
