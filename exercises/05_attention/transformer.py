@@ -45,10 +45,14 @@ The original paper is **post-LN** (`x = LN(x + sublayer(x))`, PyTorch's default
 why this exercise uses it. The memory enters cross-attention as it is (no norm on it in
 the block).
 
-**The model** (encoder-decoder, teacher forcing): src tokens -> `src_embed[src] + PE` ->
+**The model** (encoder-decoder, teacher forcing; `init_transformer` is given and fixes
+every parameter's name and shape): src tokens -> `src_embed[src] + PE` ->
 encoder blocks -> `enc_ln` = memory; target input `tgt_in` (a BOS token 0, then the target
 shifted right) -> `tgt_embed[tgt_in] + PE` -> decoder blocks -> `dec_ln` -> `@ W_out + b_out`
-= logits (N, T, V). Embeddings are not scaled by sqrt(d_model) here.
+= logits (N, T, V). Embeddings are not scaled by sqrt(d_model) here (the paper scales them:
+another convention). `train_transformer` fits it with Adam and the mean cross-entropy; the
+grader trains yours to **reverse** sequences of 5 symbols (1..5) and wants at least 85%
+of the held-out tokens right after 60 steps (the reference: ~98%), under teacher forcing.
 
 ## Conventions this exercise holds (the grader checks each)
 
@@ -157,3 +161,74 @@ def decoder_block(x, memory, p: dict, n_heads: int):
     """
     # YOUR CODE HERE
     raise NotImplementedError("transformer: implement decoder_block")
+
+
+def init_transformer(
+    vocab_size: int, d_model: int, d_ff: int, n_layers: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Given: the parameters of the model, float64, seeded; every name the model uses.
+
+    "src_embed", "tgt_embed" (V, d); "enc{l}_" + encoder_block's names and "dec{l}_" +
+    decoder_block's names for l < n_layers; "enc_ln_gamma", "enc_ln_beta", "dec_ln_gamma",
+    "dec_ln_beta" (d,); "W_out" (d, V), "b_out" (V,). Linear weights ~ N(0, 1/fan_in),
+    biases 0, gammas 1, betas 0, embeddings ~ N(0, 1).
+    """
+    rng = np.random.default_rng(seed)
+    d = d_model
+
+    def linear(prefix, names, fan_in, fan_out):  # "Wq" -> "Wq" and its bias "bq"
+        p = {}
+        for w in names:
+            p[prefix + w] = rng.normal(scale=fan_in**-0.5, size=(fan_in, fan_out))
+            p[prefix + w.replace("W", "b", 1)] = np.zeros(fan_out)
+        return p
+
+    def norm(prefix):
+        return {f"{prefix}gamma": np.ones(d), f"{prefix}beta": np.zeros(d)}
+
+    def ffn(prefix):
+        return linear(prefix + "ffn_", ["W1"], d, d_ff) | linear(prefix + "ffn_", ["W2"], d_ff, d)
+
+    qkvo = ["Wq", "Wk", "Wv", "Wo"]
+    p = {"src_embed": rng.normal(size=(vocab_size, d)), "tgt_embed": rng.normal(size=(vocab_size, d))}
+    for layer in range(n_layers):
+        e, c = f"enc{layer}_", f"dec{layer}_"
+        p |= norm(e + "ln1_") | linear(e + "attn_", qkvo, d, d) | norm(e + "ln2_") | ffn(e)
+        p |= norm(c + "ln1_") | linear(c + "self_", qkvo, d, d) | norm(c + "ln2_")
+        p |= linear(c + "cross_", qkvo, d, d) | norm(c + "ln3_") | ffn(c)
+    return p | norm("enc_ln_") | norm("dec_ln_") | linear("", ["W_out"], d, vocab_size)
+
+
+def transformer_forward(p: dict, src, tgt_in, n_heads: int, n_layers: int):
+    """The encoder-decoder's logits, with teacher forcing.
+
+    p: as init_transformer; src: (N, S) int tokens; tgt_in: (N, T) int tokens (BOS = 0
+    first, then the target shifted right). Returns logits (N, T, V): embeddings + PE ->
+    encoder blocks -> layer norm "enc_ln" = memory; embeddings + PE -> decoder blocks on
+    the memory -> layer norm "dec_ln" -> @ W_out + b_out.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("transformer: implement transformer_forward")
+
+
+def train_transformer(
+    src: np.ndarray,
+    tgt: np.ndarray,
+    vocab_size: int,
+    d_model: int,
+    n_heads: int,
+    d_ff: int,
+    n_layers: int,
+    steps: int,
+    lr: float,
+    seed: int,
+) -> tuple[dict[str, np.ndarray], list[float]]:
+    """Train the model from init_transformer(vocab_size, d_model, d_ff, n_layers, seed).
+
+    src, tgt: (N, S) and (N, T) int tokens in 1..V-1 (0 is BOS). Each step: the whole batch,
+    tgt_in = [0, tgt[:, :-1]], mean cross-entropy of transformer_forward's logits against
+    tgt, one Adam step (torch.optim.Adam(lr=lr) is fine). Returns (the trained parameters as
+    NumPy arrays, the loss before each step: a list of `steps` floats).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("transformer: implement train_transformer")

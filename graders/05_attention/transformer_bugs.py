@@ -10,7 +10,10 @@ _MHA = reference_function(__file__, "multi_head_attention")
 _FFN = reference_function(__file__, "feed_forward")
 _ENC = reference_function(__file__, "encoder_block")
 _DEC = reference_function(__file__, "decoder_block")
-_BLOCKS = ("encoder_block", "decoder_block")
+_MODEL_CODE = reference_function(__file__, "transformer_forward")
+_TRAIN = reference_function(__file__, "train_transformer")
+_MODEL = ("transformer_forward", "train_transformer")  # every piece the model uses
+_BLOCKS = ("encoder_block", "decoder_block", *_MODEL)
 
 BUGS = [
     KnownBug(
@@ -22,6 +25,7 @@ BUGS = [
         hint="the exponent is 2i / d_model with i the pair index (the even column 2i), "
         "not i / d_model: the wavelengths go up to 10000 * 2pi across the d_model columns",
         code=edited(_PE, ("np.arange(0, d_model, 2) / d_model", "np.arange((d_model + 1) // 2) / d_model")),
+        fails=("positional_encoding", *_MODEL),
     ),
     KnownBug(
         # sin and cos swapped between the even and the odd columns.
@@ -33,6 +37,7 @@ BUGS = [
             ("pe[:, 0::2] = np.sin(angles)", "pe[:, 0::2] = np.cos(angles)"),
             ("np.cos(angles[:, : d_model // 2])", "np.sin(angles[:, : d_model // 2])"),
         ),
+        fails=("positional_encoding", *_MODEL),
     ),
     KnownBug(
         # tensor2tensor's get_timing_signal_1d and many tutorials concatenate [sin | cos].
@@ -48,6 +53,7 @@ BUGS = [
             ("pe[:, 1::2] = np.cos(angles[:, : d_model // 2])",
              "pe[:, angles.shape[1] :] = np.cos(angles[:, : d_model // 2])"),
         ),  # fmt: skip
+        fails=("positional_encoding", *_MODEL),
     ),
     KnownBug(
         # x.std() in torch is unbiased by default: the Annotated Transformer's LayerNorm
@@ -113,7 +119,7 @@ BUGS = [
         function="causal_mask",
         hint="query i may see keys j <= i only: np.tril with k=0; k=1 lets it see the next position",
         code=edited(_MASK, ("np.tril(np.ones((T, T), dtype=bool))", "np.tril(np.ones((T, T), dtype=bool), k=1)")),
-        fails=("causal_mask", "decoder_block"),
+        fails=("causal_mask", "decoder_block", *_MODEL),
     ),
     KnownBug(
         # nn.Transformer.generate_square_subsequent_mask / nn.MultiheadAttention's boolean
@@ -124,7 +130,7 @@ BUGS = [
         hint="this is nn.MultiheadAttention's polarity (True = not allowed, np.triu(k=1)); this "
         "exercise's masks use True = attend, as F.scaled_dot_product_attention: np.tril(k=0)",
         code=edited(_MASK, ("np.tril(np.ones((T, T), dtype=bool))", "np.triu(np.ones((T, T), dtype=bool), k=1)")),
-        fails=("causal_mask", "decoder_block"),
+        fails=("causal_mask", "decoder_block", *_MODEL),
     ),
     KnownBug(
         # Scores divided by sqrt(d_model) instead of sqrt(d_head).
@@ -163,7 +169,7 @@ BUGS = [
         hint="you masked where the mask is True (nn.MultiheadAttention's polarity); here True "
         "means attend (F.scaled_dot_product_attention's): hide the keys where it is False",
         code=edited(_MHA, ("scores.masked_fill(~keep,", "scores.masked_fill(keep,")),
-        fails=("multi_head_attention", "decoder_block"),
+        fails=("multi_head_attention", "decoder_block", *_MODEL),
     ),
     KnownBug(
         # A ReLU after the second linear layer too (the FFN's output is a residual update
@@ -193,6 +199,7 @@ BUGS = [
     f = feed_forward(x, p["ffn_W1"], p["ffn_b1"], p["ffn_W2"], p["ffn_b2"])
     return layer_norm_forward(x + f, p["ln2_gamma"], p["ln2_beta"])"""),
         ),  # fmt: skip
+        fails=("encoder_block", *_MODEL),
     ),
     KnownBug(
         # Pre-LN with the residual taken from the normalized copy: x = LN(x); x = x + f(x).
@@ -201,6 +208,7 @@ BUGS = [
         hint="in a pre-LN block the residual adds the block's input x, not its normalized copy: "
         "x = x + MHA(LN1(x)), never h = LN1(x); x = h + MHA(h)",
         code=edited(_ENC, ("x = x + multi_head_attention(h, h, attn", "x = h + multi_head_attention(h, h, attn")),
+        fails=("encoder_block", *_MODEL),
     ),
     KnownBug(
         # Cross-attention's keys and values taken from the decoder's own sequence.
@@ -209,6 +217,7 @@ BUGS = [
         hint="cross-attention: queries from the decoder (LN2(x)), keys AND values from the "
         "encoder's memory: multi_head_attention(h, memory, ...)",
         code=edited(_DEC, ("multi_head_attention(h, memory, ca", "multi_head_attention(h, h, ca")),
+        fails=("decoder_block", *_MODEL),
     ),
     KnownBug(
         # The decoder's self-attention left unmasked.
@@ -216,6 +225,7 @@ BUGS = [
         function="decoder_block",
         hint="the decoder's self-attention takes causal_mask(T): position i may not see i + 1, ...",
         code=edited(_DEC, ("sa, n_heads, causal_mask(x.shape[1]))", "sa, n_heads)")),
+        fails=("decoder_block", *_MODEL),
     ),
     KnownBug(
         # The post-LN decoder block of the original paper.
@@ -239,5 +249,33 @@ BUGS = [
     f = feed_forward(x, p["ffn_W1"], p["ffn_b1"], p["ffn_W2"], p["ffn_b2"])
     return layer_norm_forward(x + f, p["ln3_gamma"], p["ln3_beta"])"""),
         ),  # fmt: skip
+        fails=("decoder_block", *_MODEL),
+    ),
+    KnownBug(
+        # The paper multiplies the embeddings by sqrt(d_model) before adding PE
+        # (section 3.4; the Annotated Transformer's Embeddings module does too).
+        name="embeddings-scaled-by-sqrt-d-model",
+        kind="convention",
+        function="transformer_forward",
+        hint="this is the paper's scaling, embeddings * sqrt(d_model) before adding PE; this "
+        "exercise adds the positional encoding to the unscaled embeddings, as the docstring says",
+        code=edited(_MODEL_CODE, ("return table[tokens] + torch", "return table[tokens] * table.shape[1] ** 0.5 + torch")),
+        fails=_MODEL,
+    ),
+    KnownBug(
+        # Positions forgotten: attention sees a set, so reversal cannot be learned.
+        name="no-positional-encoding",
+        function="transformer_forward",
+        hint="add positional_encoding(T, d_model) to both embeddings: attention alone cannot tell positions apart",
+        code=edited(_MODEL_CODE, ("return table[tokens] + torch.as_tensor(pe, dtype=table.dtype)", "return table[tokens]")),
+        fails=_MODEL,
+    ),
+    KnownBug(
+        # Teacher forcing without the shift: the decoder is fed the token it must predict.
+        name="decoder-input-not-shifted",
+        function="train_transformer",
+        hint="the decoder's input at position t is the PREVIOUS target token: tgt_in = [0, tgt[:, :-1]], "
+        "else it learns to copy its input and fails when it has to predict",
+        code=edited(_TRAIN, ("tgt_in = torch.cat([torch.zeros_like(tgt_t[:, :1]), tgt_t[:, :-1]], dim=1)", "tgt_in = tgt_t")),
     ),
 ]
