@@ -624,12 +624,20 @@ def cross_attention_map(ref, p, src, tgt_in):
 
 @pytest.mark.part("train_transformer", points=3)
 def test_train_transformer_learns_to_reverse(learner, ref, report):
-    """From init_transformer's parameters, the first loss is the model's mean cross-entropy
-    at init; within 60 steps the loss gets below 0.3 and the trained model (your
-    transformer_forward) gets at least 85% of the tokens of 256 unseen sequences right
+    """Your transformer_forward is right (training uses it); the first loss is the mean
+    cross-entropy at init_transformer's parameters; within 60 steps the loss gets below 0.3
+    and the trained model gets at least 85% of the tokens of 256 unseen sequences right
     (the reference: ~98%)."""
     import torch
 
+    # Training runs your transformer_forward: check it first, on a small case (a wrong model
+    # is then named at once, and training is not replayed to explain it).
+    p = model_params(ref, 8, 12, 1, seed=24)
+    small_src, small_tgt = reverse_task(2, seed=24)
+    assert_close(learner.transformer_forward(p, small_src, shifted(small_tgt), 2, 1),
+                 ref_array(ref.transformer_forward(p, small_src, shifted(small_tgt), 2, 1)),
+                 "train_transformer needs transformer_forward: logits", on=describe(src=small_src),
+                 hint="fix transformer_forward (and the parts it uses) first: training runs it")  # fmt: skip
     src, tgt = reverse_task(128, seed=0)
     on = describe(src=src, tgt=tgt) + ", " + ", ".join(f"{k}={v}" for k, v in TRAIN.items())
     params, losses = as_tuple(learner.train_transformer.with_timeout(120)(src, tgt, VOCAB, *TRAIN.values()), 2,

@@ -14,6 +14,11 @@ _MODEL_CODE = reference_function(__file__, "transformer_forward")
 _TRAIN = reference_function(__file__, "train_transformer")
 _MODEL = ("transformer_forward", "train_transformer")  # every piece the model uses
 _BLOCKS = ("encoder_block", "decoder_block", *_MODEL)
+_POST_LN = (
+    "this is the post-LN block of the original paper (x = LN(x + sublayer(x)), PyTorch's "
+    "norm_first=False); this exercise is pre-LN (x = x + sublayer(LN(x)), norm_first=True), "
+    "which trains stably without a learning-rate warm-up"
+)
 
 BUGS = [
     KnownBug(
@@ -186,9 +191,7 @@ BUGS = [
         name="encoder-post-ln",
         kind="convention",
         function="encoder_block",
-        hint="this is the post-LN block of the original paper (x = LN(x + sublayer(x)), "
-        "PyTorch's norm_first=False); this exercise is pre-LN (x = x + sublayer(LN(x)), "
-        "norm_first=True), which trains stably without a learning-rate warm-up",
+        hint=_POST_LN,
         code=edited(
             _ENC,
             ("""    h = layer_norm_forward(x, p["ln1_gamma"], p["ln1_beta"])
@@ -232,9 +235,7 @@ BUGS = [
         name="decoder-post-ln",
         kind="convention",
         function="decoder_block",
-        hint="this is the post-LN block of the original paper (x = LN(x + sublayer(x)), "
-        "PyTorch's norm_first=False); this exercise is pre-LN (x = x + sublayer(LN(x)), "
-        "norm_first=True), which trains stably without a learning-rate warm-up",
+        hint=_POST_LN,
         code=edited(
             _DEC,
             ("""    h = layer_norm_forward(x, p["ln1_gamma"], p["ln1_beta"])
