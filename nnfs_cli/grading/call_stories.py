@@ -170,13 +170,76 @@ def _reduction_stories(got: np.ndarray, ours: np.ndarray, args: dict[str, np.nda
                     )
 
 
+def _scalar_args(fn: Callable, args: tuple, kwargs: dict) -> dict[str, int | float]:
+    """The call's real-number arguments (not bools, nor one passed at its default value: the
+    call did not really have it), by parameter name."""
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return {}
+    params = bound.signature.parameters
+    return {
+        k: v.item() if isinstance(v, np.generic) else v
+        for k, v in bound.arguments.items()
+        if isinstance(v, int | float | np.integer | np.floating)
+        and not isinstance(v, bool | np.bool_)
+        and not (isinstance(params[k].default, int | float) and v == params[k].default)
+    }
+
+
+def _as_if_values(value: int | float) -> list[tuple[str, int | float, str]]:
+    """(the value shown, the replacement, what it means) for the usual wrong values of one
+    argument: a count one off; a number negated, left out (0 or 1), or complemented."""
+    if isinstance(value, int | np.integer):
+        return [("{a} + 1", value + 1, "a loop or a count off by one (one step too many)"),
+                ("{a} - 1", value - 1, "a loop or a count off by one (one step too few)")]  # fmt: skip
+    out = [("-{a}", -value, "a sign error where it enters (a + where a - belongs)")]
+    if value != 0:
+        out.append(("0", 0.0, "what it controls has no effect (a term that uses it is dropped, "
+                              "or a state it carries is not kept from one step to the next)"))  # fmt: skip
+    if value != 1:
+        out.append(("1", 1.0, "it is never applied (a factor left out, or replaced by 1)"))
+    if 0 < value < 1 and value != 0.5:
+        out.append(("1 - {a}", 1.0 - value, "the complementary meaning (keep- vs "
+                                             "drop-probability, the weight on the new value vs "
+                                             "on the old one)"))  # fmt: skip
+    return out
+
+
+def _as_if_stories(fn: Callable, args: tuple, kwargs: dict, got: list[np.ndarray]):
+    """(story, hint) for each real-number argument that, given another usual value, makes the
+    reference return exactly what the learner returned on this call."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    for a, value in _scalar_args(fn, args, kwargs).items():
+        for shown, new, meaning in _as_if_values(value):
+            bound = sig.bind(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+            bound.arguments[a] = type(value)(new)
+            try:
+                with np.errstate(all="ignore"):
+                    result = _arrays(fn(*bound.args, **bound.kwargs))
+            except Exception:
+                continue
+            if result and len(result) == len(got) and all(map(_close, got, result)):
+                shown = shown.format(a=a)
+                yield (
+                    f"as-if-{a}={shown.replace(' ', '')}",
+                    f"your result is exactly the exercise's formula with `{a}` = {shown}: {meaning}",
+                )
+
+
 def call_story(reference, calls: list) -> Diagnosis | None:
     """The one story that explains every learner output of the test that differs from ours.
 
     What the mistake is (a term, a factor, a step, another function, an axis) comes before
-    where it is (only for negative inputs, only at 0), which is told only when no "what" fits.
+    what the result would be with one argument changed (as if beta were 0, lr negated, one
+    step more), and both before where it is (only for negative inputs, only at 0), which is
+    told only when nothing else fits.
     """
     what: dict[str, str] | None = None
+    as_if: dict[str, str] | None = None
     where: dict[str, str] | None = None
     values = 0
     for name, args, kwargs, got in calls:
@@ -191,6 +254,11 @@ def call_story(reference, calls: list) -> Diagnosis | None:
         if ours is None or len(ours) != len(theirs):
             return None
         numeric = _numeric_args(fn, args, kwargs)
+        # the changed argument must reproduce every call of the test, the right ones too
+        found_as_if = dict(_as_if_stories(fn, args, kwargs, theirs))
+        as_if = found_as_if if as_if is None else {
+            k: v for k, v in as_if.items() if k in found_as_if
+        }  # fmt: skip
         for t, o in zip(theirs, ours):
             if _close(t, o):
                 continue
@@ -211,7 +279,7 @@ def call_story(reference, calls: list) -> Diagnosis | None:
             where = region if where is None else {k: v for k, v in where.items() if k in region}
     if values < 2:
         return None
-    for stories in (what, where):
+    for stories in (what, as_if, where):
         if stories and len(stories) == 1:
             story, hint = next(iter(stories.items()))
             return Diagnosis("signature", story, hint)

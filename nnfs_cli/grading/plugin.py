@@ -13,6 +13,7 @@ import copy
 import importlib.util
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,9 +311,13 @@ def _call_story(calls: list) -> Diagnosis | None:
         return None
 
 
-def _raised_story(exc: BaseException | None) -> Diagnosis | None:
+def _raised_story(exc: BaseException | None, valid: bool = True) -> Diagnosis | None:
+    """The story of an exception the learner raised; `valid`: on inputs the grader did not
+    expect to raise on (else the learner's own `raise` is no evidence of a wrong check)."""
     if isinstance(exc, LearnerRaised) and not exc.forbidden:
-        return from_exception(exc.exc_type, exc.detail)
+        # the sandbox quotes the learner's raising line: "raised T at line N (`code`): ..."
+        line = re.search(r" raised \w+ at [^\n]*?\(`(.*?)`\): ", str(exc)) if valid else None
+        return from_exception(exc.exc_type, exc.detail, line.group(1) if line else "")
     return None
 
 
@@ -321,7 +326,8 @@ def _message(exc: BaseException) -> tuple[str, str, Diagnosis | None, dict]:
     if isinstance(exc, GradeFailure):
         # a grader that turned the learner's exception into a failure keeps its story
         cause = exc.__cause__ or exc.__context__
-        return str(exc), "failed", exc.diagnosis or _raised_story(cause), exc.extra
+        valid = "on valid inputs" in str(exc).partition("\n")[0]
+        return str(exc), "failed", exc.diagnosis or _raised_story(cause, valid), exc.extra
     if isinstance(exc, LearnerError):
         status = (
             "not-implemented"
