@@ -523,6 +523,30 @@ _ERROR_STORIES = (
         "the condition is about every entry, say so with .all() or .any()",
     ),
     (
+        "AttributeError",
+        r"'NoneType' object has no attribute '(\w+)'",
+        "none-value",
+        "`.{0}` of None: a value is None, so a function (yours or a helper) ends without "
+        "`return`, or the result of an in-place method (list.sort(), list.append(), "
+        "np.random.shuffle) was assigned",
+    ),
+    (
+        "TypeError",
+        r"'NoneType' object is not (subscriptable|iterable|callable)",
+        "none-value",
+        "None is not {0}: a value is None, so a function (yours or a helper) ends without "
+        "`return`, or the result of an in-place method (list.sort(), list.append(), "
+        "np.random.shuffle) was assigned",
+    ),
+    (
+        "AttributeError",
+        r"'(bool|int|float)' object has no attribute '(\w+)'",
+        "number-not-array",
+        "`.{1}` of a plain Python {0}: a value meant to be an array is a single number (an "
+        "expression that lost its array operand, or a comparison of numbers); build it from "
+        "the input array, or wrap it with np.asarray",
+    ),
+    (
         "ZeroDivisionError",
         r"",
         "division-by-zero",

@@ -504,6 +504,13 @@ def test_a_convention_is_a_kind_of_its_own():
          "Use a.any() or a.all()", "if np.linalg.norm(r) <= tol:", "ambiguous-truth"),
         # the truth value of an *empty* array is another story (a deprecation), no claim
         ("ValueError", "The truth value of an empty array is ambiguous", "", None),
+        ("AttributeError", "'NoneType' object has no attribute 'shape'", "", "none-value"),
+        ("TypeError", "'NoneType' object is not subscriptable", "", "none-value"),
+        ("AttributeError", "'bool' object has no attribute 'astype'", "", "number-not-array"),
+        ("AttributeError", "'float' object has no attribute 'shape'", "", "number-not-array"),
+        # an attribute missing from an array or a module is a name story, not these
+        ("AttributeError", "'numpy.ndarray' object has no attribute 'append'", "", None),
+        ("AttributeError", "module 'numpy' has no attribute 'sigmoid'", "", None),
     ],
 )  # fmt: skip
 def test_the_learners_own_check_and_array_for_a_number(exc, detail, code, story):
@@ -577,3 +584,19 @@ def test_as_if_must_hold_on_every_call_of_the_test():
     # a story about what the mistake is comes first: lr negated is "the step goes uphill"
     p, g = RNG.normal(size=6), RNG.normal(size=6)
     assert story([("sgd", (p, g, 0.1), {}, p + 0.1 * g)]) == "step-reversed"
+
+
+def test_a_function_wrong_only_through_a_helper_names_the_helper():
+    # gelu with sqrt(2 pi) for sqrt(2 / pi): mlp_forward, which uses it, is right otherwise
+    result = _variant(
+        "forward-propagation", "c = float(np.sqrt(2 / np.pi))", "c = float(np.sqrt(2 * np.pi))"
+    )
+    assert "through-gelu" in _names(result, "mlp_forward")
+    assert not {n for n in _names(result, "gelu") if n.startswith("through-")}
+    # a mistake in mlp_forward itself (the last layer activated) is not blamed on a helper
+    result = _variant(
+        "forward-propagation",
+        "return dense_forward(h, W, b), hiddens",
+        "return f(dense_forward(h, W, b)), hiddens",
+    )
+    assert not {n for n in _names(result, "mlp_forward") if n.startswith("through-")}
