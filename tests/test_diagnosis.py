@@ -600,3 +600,31 @@ def test_a_function_wrong_only_through_a_helper_names_the_helper():
         "return f(dense_forward(h, W, b)), hiddens",
     )
     assert not {n for n in _names(result, "mlp_forward") if n.startswith("through-")}
+
+
+def _activation_reference():
+    ref = types.ModuleType("reference_activations")
+    code = (
+        "import numpy as np\n"
+        "def gelu(x):\n    return 0.5 * x * (1 + np.tanh(0.8 * (x + 0.044715 * x**3)))\n"
+        "def decayed(param, grad, wd):\n    return grad + wd * param\n"
+        "def double(x):\n    return 3.0 * x\n"
+    )
+    exec(code, ref.__dict__)
+    return ref
+
+
+def test_a_term_with_the_wrong_coefficient():
+    ref = _activation_reference()
+    x = RNG.normal(size=(4, 5))
+    ours = ref.gelu(x)
+    d = call_story(ref, [("gelu", (x,), {}, ours + 0.5 * x)])  # 2 + tanh for 1 + tanh
+    assert d is not None and d.name == "term-x-coefficient"
+    p, g = RNG.normal(size=6), RNG.normal(size=6)
+    d = call_story(ref, [("decayed", (p, g, 0.3), {}, g)])  # the decay term left out
+    assert d is not None and d.name in ("term-wd*param", "as-if-wd=0")
+    # near misses: a coefficient that varies, and a result proportional to x (a factor fits)
+    noisy = ours + 0.5 * x * (1 + RNG.normal(scale=1e-3, size=x.shape))
+    assert call_story(ref, [("gelu", (x,), {}, noisy)]) is None
+    d = call_story(ref, [("double", (x,), {}, 3.5 * x)])
+    assert d is None or d.name != "term-x-coefficient"

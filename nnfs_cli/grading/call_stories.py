@@ -114,6 +114,43 @@ def _stories(got: np.ndarray, ours: np.ndarray, args: dict[str, np.ndarray]):
 _COMMON = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)
 
 
+def _broadcasts(value: np.ndarray, shape: tuple) -> bool:
+    try:
+        np.broadcast_to(value, shape)
+    except ValueError:
+        return False
+    return True
+
+
+def _coefficient_story(got, ours, a: str, term: np.ndarray, args) -> tuple[str, str] | None:
+    """got = ours + k * `a` for one constant k other than +-1, +-2 (those are the term
+    stories): a term in `a` with the wrong coefficient. Told on four values or more of a
+    non-constant `a`, and not when ours itself is proportional to `a` (then a factor fits)."""
+    mask = np.abs(term) > ATOL
+    if mask.sum() < 4 or np.unique(term[mask]).size < 2:
+        return None
+    k = float(np.median((got - ours)[mask] / term[mask]))
+    if any(np.isclose(k, c, rtol=1e-6, atol=1e-12) for c in (0.0, 1.0, -1.0, 2.0, -2.0)):
+        return None
+    if not _close(got, ours + k * term):
+        return None
+    r = float(np.median(ours[mask] / term[mask]))
+    if _close(ours, r * term):
+        return None  # ours is a multiple of `a`: a scale factor explains it as well
+    for s, scale in args.items():
+        if s != a and scale.size == 1 and np.isclose(abs(k), abs(scale.item()), rtol=1e-6):
+            return (
+                f"term-{s}*{a}",
+                f"off by exactly {k:+.4g} * `{a}`, and {abs(k):.4g} is `{s}`: a `{s} * {a}` "
+                "term is missing, extra or of the wrong sign",
+            )
+    return (
+        f"term-{a}-coefficient",
+        f"off by exactly {k:+.4g} * `{a}`: a term in `{a}` has the wrong coefficient (or is "
+        "missing or extra)",
+    )
+
+
 def _distinctive(a: str, value: np.ndarray, args: dict[str, np.ndarray]) -> bool:
     """An array, or a scalar specific enough that a relation through it is not chance."""
     if value.size > 1:
@@ -240,6 +277,7 @@ def call_story(reference, calls: list) -> Diagnosis | None:
     """
     what: dict[str, str] | None = None
     as_if: dict[str, str] | None = None
+    coefficient: dict[str, str] | None = None
     where: dict[str, str] | None = None
     values = 0
     for name, args, kwargs, got in calls:
@@ -263,10 +301,18 @@ def call_story(reference, calls: list) -> Diagnosis | None:
             if _close(t, o):
                 continue
             values += t.size
+            coef = {}
             if t.shape != o.shape:
                 found, region = dict(_reduction_stories(t, o, numeric)), {}
             else:
                 found = dict(_stories(t, o, numeric))
+                coef = dict(
+                    c
+                    for a, value in numeric.items()
+                    if value.size > 1 and _broadcasts(value, o.shape)
+                    for c in [_coefficient_story(t, o, a, np.broadcast_to(value, o.shape), numeric)]
+                    if c
+                )
                 found.update(_other_function(reference, name, args, kwargs, t))
                 scalars = {k: v.item() for k, v in numeric.items() if v.size == 1}
                 region = {
@@ -276,10 +322,13 @@ def call_story(reference, calls: list) -> Diagnosis | None:
                     for k, v in _region_stories(t, o, a, value, scalars)
                 }
             what = found if what is None else {k: v for k, v in what.items() if k in found}
+            coefficient = (
+                coef if coefficient is None else {k: v for k, v in coefficient.items() if k in coef}
+            )
             where = region if where is None else {k: v for k, v in where.items() if k in region}
     if values < 2:
         return None
-    for stories in (what, as_if, where):
+    for stories in (what, as_if, coefficient, where):
         if stories and len(stories) == 1:
             story, hint = next(iter(stories.items()))
             return Diagnosis("signature", story, hint)
