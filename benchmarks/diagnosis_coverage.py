@@ -3,12 +3,15 @@
 For every available topic: each known-bug variant must be named correctly (target 100%);
 among the tests that the audit's mutants fail, count those with a diagnosis, by kind
 (target >= 50% for Phase 1-2); a passing test must never carry one (target: 0).
-Run: python benchmarks/diagnosis_coverage.py [--sample N] [--topic T ...]
+Run: python benchmarks/diagnosis_coverage.py [--sample N] [--topic T ...] [--unnamed F]
+(--unnamed F writes each mutant-failed test with no name, its mutant's edit and message, as
+JSON lines: what to read when looking for the next story to tell.)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from collections import Counter
@@ -54,7 +57,10 @@ def graded_mutants(topic, sample: int | None) -> tuple[list, list]:
 
 
 def main() -> None:
-    args, topics = arguments(__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--unnamed", help="write the unnamed mutant failures here (JSON lines)")
+    args, topics = arguments(__doc__, parser)
+    unnamed = []
     print(
         "| topic | known bugs named | mutant failing tests | diagnosed | signature | known-bug | passing tests with a diagnosis |"
     )
@@ -67,7 +73,12 @@ def main() -> None:
             any(t.diagnosis and t.diagnosis.name == b.name for t in grade_bug(topic, b).tests)
             for b in bugs
         )
-        _, results = graded_mutants(topic, args.sample)
+        ms, results = graded_mutants(topic, args.sample)
+        unnamed += [
+            {"topic": topic.id, "mutant": m.id, "diff": m.diff, "test": t.name,
+             "status": t.status, "message": t.message}
+            for m, r in zip(ms, results) for t in r.tests if not t.passed and not t.diagnosis
+        ]  # fmt: skip
         failing = [t for r in results for t in r.tests if not t.passed]
         kinds = Counter(t.diagnosis.kind for t in failing if t.diagnosis)
         wrong = sum(1 for r in results for t in r.tests if t.passed and t.diagnosis)
@@ -84,6 +95,8 @@ def main() -> None:
         f"| **all** | {total['named']}/{total['bugs']} | {total['failing']} | {total['diag']} ({share}) | {total['signature']} | {total['known-bug']} | {total['wrong']} |"
     )
     print(f"\nwall time {time.perf_counter() - started:.0f} s")
+    if args.unnamed:
+        Path(args.unnamed).write_text("".join(json.dumps(u) + "\n" for u in unnamed), "utf-8")
 
 
 if __name__ == "__main__":

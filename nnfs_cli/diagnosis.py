@@ -23,6 +23,10 @@ _FACTOR_MEANINGS = {
 }
 
 
+# factors that name the batch size: specific enough to tell even on a single value
+_BATCH_STORIES = ("missing-1/N", "extra-1/N", "times-N-for-1/N")
+
+
 def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=False))
 
@@ -38,6 +42,12 @@ def _factor_story(factor: float, batch: int | None) -> tuple[str, str]:
             return (
                 "extra-1/N",
                 f"{batch} times too small, and {batch} is the batch size: something was divided by N once too often (or summed where a mean was taken)",
+            )
+        if np.isclose(factor, batch * batch, rtol=1e-6):
+            return (
+                "times-N-for-1/N",
+                f"{batch * batch} = {batch}² times too large, and {batch} is the batch size: "
+                "multiplied by N where dividing by N belongs",
             )
     for f, story in _FACTOR_MEANINGS.items():
         if story and np.isclose(factor, f, rtol=1e-6):
@@ -162,7 +172,7 @@ def signature(
         ):
             name, story = _factor_story(factor, batch)
             # only the batch size is specific enough to name on a single value
-            if not few or (name in ("missing-1/N", "extra-1/N") and (batch or 0) >= 3):
+            if not few or (name in _BATCH_STORIES and (batch or 0) >= 3):
                 return Diagnosis("signature", name, story)
     offset = float(np.median(got - expected))
     if (
@@ -415,6 +425,16 @@ def shape_story(
                 f"axis {axis} (size {expected[axis]}) is gone from the result: a sum or mean over "
                 "an axis that must stay, or a reduction over the wrong axis",
             )
+    extra = [k for k in range(len(got)) if got[k] > 1 and got[:k] + got[k + 1 :] == expected]
+    if len(got) == len(expected) + 1 and extra:
+        k = extra[0]
+        return Diagnosis(
+            "signature",
+            "extra-axis",
+            f"shape {got} instead of {expected}: an extra axis {k} of size {got[k]}, so a sum "
+            "over it is missing: an elementwise * (which broadcasts) where a matrix product @ "
+            "belongs, or a reduction left out",
+        )
     if len(got) == len(expected):
         off = [(a, g - e) for a, (g, e) in enumerate(zip(got, expected)) if g != e]
         if len(off) == 1 and abs(off[0][1]) == 1:
@@ -487,6 +507,46 @@ _ERROR_STORIES = (
         "axis {0} on an array with {1} dimension(s): check the axis of the reduction",
     ),
     (
+        "TypeError",
+        r"only (?:0-dimensional|length-1|size-1) arrays can be converted to Python scalars",
+        "array-not-scalar",
+        "float() or int() of an array of several values: a value meant to be one number is an "
+        "array (an elementwise * where a dot product @ belongs, or a missing reduction such as "
+        ".sum()); print its shape",
+    ),
+    (
+        "ValueError",
+        r"truth value of an array with more than one element is ambiguous",
+        "ambiguous-truth",
+        "an if, while, and/or on an array of several values: a condition meant for one number got "
+        "an array (an elementwise * where a dot product @ belongs, or a missing reduction); when "
+        "the condition is about every entry, say so with .all() or .any()",
+    ),
+    (
+        "AttributeError",
+        r"'NoneType' object has no attribute '(\w+)'",
+        "none-value",
+        "`.{0}` of None: a value is None, so a function (yours or a helper) ends without "
+        "`return`, or the result of an in-place method (list.sort(), list.append(), "
+        "np.random.shuffle) was assigned",
+    ),
+    (
+        "TypeError",
+        r"'NoneType' object is not (subscriptable|iterable|callable)",
+        "none-value",
+        "None is not {0}: a value is None, so a function (yours or a helper) ends without "
+        "`return`, or the result of an in-place method (list.sort(), list.append(), "
+        "np.random.shuffle) was assigned",
+    ),
+    (
+        "AttributeError",
+        r"'(bool|int|float)' object has no attribute '(\w+)'",
+        "number-not-array",
+        "`.{1}` of a plain Python {0}: a value meant to be an array is a single number (an "
+        "expression that lost its array operand, or a comparison of numbers); build it from "
+        "the input array, or wrap it with np.asarray",
+    ),
+    (
         "ZeroDivisionError",
         r"",
         "division-by-zero",
@@ -509,9 +569,21 @@ _ERROR_STORIES = (
 )
 
 
-def from_exception(exc_type: str, detail: str) -> Diagnosis | None:
-    """A known story for an exception the learner's code raised on valid inputs, or None."""
+def from_exception(exc_type: str, detail: str, code: str = "") -> Diagnosis | None:
+    """A known story for an exception the learner's code raised on valid inputs, or None.
 
+    `code` is the learner's line that raised, when known: their own `raise` statement firing
+    on valid inputs is a story of its own (the check before it is wrong), whatever the type.
+    """
+    own = re.match(r"\s*raise\s+(\w+)", code or "")
+    if own and own.group(1) == exc_type and exc_type not in ("NotImplementedError",):
+        return Diagnosis(
+            "signature",
+            "own-check-fired",
+            f"your own `raise {exc_type}` fired on valid inputs: the condition that guards it is "
+            "true where it must not be (an inverted comparison, the wrong dimension or operand), "
+            "or the values it tests were computed wrong just before it",
+        )
     if exc_type == "ValueError":
         match = re.search(r"operands could not be broadcast together with shapes (.*?)\s*$", detail)
         if match:

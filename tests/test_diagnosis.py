@@ -93,6 +93,10 @@ def test_tiny_arrays_get_no_coincidental_story():
         name(np.array([2.6]), np.array([0.325]), batch=8) == "missing-1/N"
     )  # the batch size is specific enough to name on one value
     assert name(np.array([0.65]), np.array([0.325]), batch=2) is None  # a factor 2 is not
+    # * N where / N belongs: N^2 too large, named with the batch size on any number of values
+    assert name(np.array([-8.3]), np.array([-0.083]), batch=10) == "times-N-for-1/N"
+    assert name(E * 49, batch=7) == "times-N-for-1/N"
+    assert name(E * 48, batch=7) == "scale-factor"  # near miss: not N^2
 
 
 def test_correct_values_never_reach_a_diagnosis():
@@ -179,6 +183,12 @@ def test_constant_offset_and_fill_value():
         ((4, 1), (4, 3), "reduced-axis"),
         ((4,), (4, 3), "reduced-axis"),
         ((5,), (4,), "off-by-one-length"),
+        ((3, 7), (3,), "extra-axis"),  # X.T * r where X.T @ r belongs
+        ((5, 5), (5,), "extra-axis"),
+        ((2, 3, 4), (2, 4), "extra-axis"),
+        ((3, 1), (3,), "size-1-axis"),  # a size-1 extra axis is the keepdims story
+        ((3, 7), (4,), None),
+        ((3, 7, 2), (3,), None),  # two extra axes: no claim
         ((3, 7), (3, 6), "off-by-one-length"),
         ((5,), (7,), None),
         ((2, 3), (4, 5), None),
@@ -472,3 +482,149 @@ def test_a_convention_is_a_kind_of_its_own():
     assert bug.kind == "convention"
     diags = [t.to_json()["diagnosis"] for t in grade_bug(topic, bug).tests if not t.passed]
     assert {"kind": "convention", "name": bug.name}.items() <= next(d for d in diags if d).items()
+
+
+# ------------------------------------------- errors of one's own making (issue 18, session 4)
+
+
+@pytest.mark.parametrize(
+    ("exc", "detail", "code", "story"),
+    [
+        ("ValueError", "inner dimensions differ", "raise ValueError(f'inner {k}')", "own-check-fired"),
+        ("TypeError", "bad", "    raise TypeError('bad')", "own-check-fired"),
+        # a raise of another type than the one raised: a re-raise or a wrapper, no claim
+        ("TypeError", "bad", "raise ValueError('bad')", None),
+        # NumPy's own error on the learner's line is NumPy's story, not a check of theirs
+        ("ValueError", "my own message", "C = A @ B", None),
+        ("NotImplementedError", "", "raise NotImplementedError", None),
+        ("TypeError", "only 0-dimensional arrays can be converted to Python scalars",
+         "return float(lam), v", "array-not-scalar"),
+        ("TypeError", "only length-1 arrays can be converted to Python scalars", "", "array-not-scalar"),
+        ("ValueError", "The truth value of an array with more than one element is ambiguous. "
+         "Use a.any() or a.all()", "if np.linalg.norm(r) <= tol:", "ambiguous-truth"),
+        # the truth value of an *empty* array is another story (a deprecation), no claim
+        ("ValueError", "The truth value of an empty array is ambiguous", "", None),
+        ("AttributeError", "'NoneType' object has no attribute 'shape'", "", "none-value"),
+        ("TypeError", "'NoneType' object is not subscriptable", "", "none-value"),
+        ("AttributeError", "'bool' object has no attribute 'astype'", "", "number-not-array"),
+        ("AttributeError", "'float' object has no attribute 'shape'", "", "number-not-array"),
+        # an attribute missing from an array or a module is a name story, not these
+        ("AttributeError", "'numpy.ndarray' object has no attribute 'append'", "", None),
+        ("AttributeError", "module 'numpy' has no attribute 'sigmoid'", "", None),
+    ],
+)  # fmt: skip
+def test_the_learners_own_check_and_array_for_a_number(exc, detail, code, story):
+    d = from_exception(exc, detail, code)
+    assert (d.name if d else None) == story
+
+
+def test_an_own_check_is_named_only_on_valid_inputs():
+    # matmul's own shape check inverted: it rejects every valid pair
+    result = _variant(
+        "linear-algebra", "if A.shape[1] != B.shape[0]:", "if A.shape[1] == B.shape[0]:"
+    )
+    assert "own-check-fired" in _names(result, "matmul")
+    # an error where the grader expects one (ValueError) but of another type: the check
+    # itself is right, so no story about it
+    check = 'raise ValueError(f"inner dimensions differ: A is {A.shape}, B is {B.shape}")\n    return A @ B'
+    result = _variant("linear-algebra", check, check.replace("ValueError", "TypeError"))
+    assert "own-check-fired" not in _names(result, "matmul")
+
+
+def _trajectory_reference():
+    ref = types.ModuleType("reference_trajectories")
+    code = (
+        "import numpy as np\n"
+        "def momentum(grad_fn, x0, lr, beta, steps):\n"
+        "    x = np.array(x0, dtype=float); v = np.zeros_like(x); path = [x]\n"
+        "    for _ in range(steps):\n"
+        "        v = beta * v + grad_fn(x); x = x - lr * v; path.append(x)\n"
+        "    return np.array(path)\n"
+    )
+    exec(code, ref.__dict__)
+    return ref
+
+
+def _momentum(x0, lr, beta, steps, *, scale=1.0, extra=0):
+    x, v, path = np.array(x0, float), np.zeros(len(x0)), [np.array(x0, float)]
+    for _ in range(steps + extra):
+        v = scale * beta * v + 2 * x
+        x = x - lr * v
+        path.append(x)
+    return np.array(path)
+
+
+def _grad(x):
+    return 2 * x
+
+
+@pytest.mark.parametrize(
+    ("kw", "story"),
+    [
+        ({"scale": 0.0}, "as-if-beta=0"),  # the velocity is never carried over
+        ({"extra": 1}, "as-if-steps=steps+1"),  # range(steps + 1)
+        ({"scale": 0.5}, None),  # half of beta: no usual value, no story
+        ({"scale": 1.0 + 1e-3}, None),  # near miss
+    ],
+    ids=["beta-ignored", "one-step-more", "half-beta", "near-miss"],
+)
+def test_as_if_one_argument_had_another_usual_value(kw, story):
+    x0 = np.array([1.0, -2.0, 0.5])
+    calls = [("momentum", (_grad, x0, 0.1, 0.9, 6), {}, _momentum(x0, 0.1, 0.9, 6, **kw))]
+    d = call_story(_trajectory_reference(), calls)
+    assert (d.name if d else None) == story
+
+
+def test_as_if_must_hold_on_every_call_of_the_test():
+    x0 = np.array([1.0, -2.0, 0.5])
+    right = ("momentum", (_grad, x0, 0.1, 0.9, 6), {}, _momentum(x0, 0.1, 0.9, 6))
+    wrong = ("momentum", (_grad, x0, 0.1, 0.7, 6), {}, _momentum(x0, 0.1, 0.7, 6, scale=0.0))
+    # beta = 0 explains the second call, not the first (which beta = 0 would change)
+    assert call_story(_trajectory_reference(), [right, wrong]) is None
+    # a story about what the mistake is comes first: lr negated is "the step goes uphill"
+    p, g = RNG.normal(size=6), RNG.normal(size=6)
+    assert story([("sgd", (p, g, 0.1), {}, p + 0.1 * g)]) == "step-reversed"
+
+
+def test_a_function_wrong_only_through_a_helper_names_the_helper():
+    # gelu with sqrt(2 pi) for sqrt(2 / pi): mlp_forward, which uses it, is right otherwise
+    result = _variant(
+        "forward-propagation", "c = float(np.sqrt(2 / np.pi))", "c = float(np.sqrt(2 * np.pi))"
+    )
+    assert "through-gelu" in _names(result, "mlp_forward")
+    assert not {n for n in _names(result, "gelu") if n.startswith("through-")}
+    # a mistake in mlp_forward itself (the last layer activated) is not blamed on a helper
+    result = _variant(
+        "forward-propagation",
+        "return dense_forward(h, W, b), hiddens",
+        "return f(dense_forward(h, W, b)), hiddens",
+    )
+    assert not {n for n in _names(result, "mlp_forward") if n.startswith("through-")}
+
+
+def _activation_reference():
+    ref = types.ModuleType("reference_activations")
+    code = (
+        "import numpy as np\n"
+        "def gelu(x):\n    return 0.5 * x * (1 + np.tanh(0.8 * (x + 0.044715 * x**3)))\n"
+        "def decayed(param, grad, wd):\n    return grad + wd * param\n"
+        "def double(x):\n    return 3.0 * x\n"
+    )
+    exec(code, ref.__dict__)
+    return ref
+
+
+def test_a_term_with_the_wrong_coefficient():
+    ref = _activation_reference()
+    x = RNG.normal(size=(4, 5))
+    ours = ref.gelu(x)
+    d = call_story(ref, [("gelu", (x,), {}, ours + 0.5 * x)])  # 2 + tanh for 1 + tanh
+    assert d is not None and d.name == "term-x-coefficient"
+    p, g = RNG.normal(size=6), RNG.normal(size=6)
+    d = call_story(ref, [("decayed", (p, g, 0.3), {}, g)])  # the decay term left out
+    assert d is not None and d.name in ("term-wd*param", "as-if-wd=0")
+    # near misses: a coefficient that varies, and a result proportional to x (a factor fits)
+    noisy = ours + 0.5 * x * (1 + RNG.normal(scale=1e-3, size=x.shape))
+    assert call_story(ref, [("gelu", (x,), {}, noisy)]) is None
+    d = call_story(ref, [("double", (x,), {}, 3.5 * x)])
+    assert d is None or d.name != "term-x-coefficient"

@@ -1,6 +1,10 @@
 """Known bugs of perceptron: mistakes learners make, each a replaced function."""
 
-from nnfs_cli.grading.bugs import KnownBug
+from nnfs_cli.grading.bugs import KnownBug, edited, reference_function
+
+_TRAIN = reference_function(__file__, "train_perceptron")
+_PREDICTION = "y_hat = 1 if float(x_i @ w) + b >= 0 else 0"
+_W_UPDATE = "w = w + lr * (y_i - y_hat) * x_i"
 
 BUGS = [
     KnownBug(
@@ -237,6 +241,46 @@ def decision_grid(w, b, x_range, y_range, n):
     gx, gy = np.meshgrid(xs, ys)
     return predict(np.column_stack([gx.ravel(), gy.ravel()]), w, b).reshape(n, n)
 """,
+    ),
+    KnownBug(
+        # The bias is learned but left out of the score while training (`w @ x >= 0`): the
+        # same slip as predict-without-bias, made inside the training loop.
+        name="train-predicts-without-bias",
+        function="train_perceptron",
+        hint="while training, predict with the score w . x_i + b: the bias belongs in it too",
+        code=edited(_TRAIN, (_PREDICTION, "y_hat = 1 if float(x_i @ w) >= 0 else 0")),
+        fails=("train_perceptron", "xor_experiment"),
+    ),
+    KnownBug(
+        # The step written z > 0 inside the loop, as sklearn's Perceptron predicts
+        # (decision_function > 0) and np.heaviside(z, 0) does.
+        name="train-strict-at-zero",
+        function="train_perceptron",
+        kind="convention",
+        hint=(
+            "while training you label a point with score exactly 0 as 0 (z > 0, as sklearn's "
+            "Perceptron does); this exercise labels it 1 (z >= 0), the convention its docstring "
+            "states: starting from w = 0, b = 0 every first score is 0"
+        ),
+        code=edited(_TRAIN, (_PREDICTION, "y_hat = 1 if float(x_i @ w) + b > 0 else 0")),
+        fails=("train_perceptron", "xor_experiment"),
+    ),
+    KnownBug(
+        # `=` where `+=` belongs (w = lr (y - y_hat) x): each mistake replaces the weights
+        # instead of adding to them, the assignment-for-accumulation slip of issue 18.
+        name="weights-overwritten",
+        function="train_perceptron",
+        hint="the update adds to the weights: w <- w + lr (y - y_hat) x_i (+=, not =)",
+        code=edited(_TRAIN, (_W_UPDATE, "w = lr * (y_i - y_hat) * x_i")),
+        fails=("train_perceptron", "xor_experiment"),
+    ),
+    KnownBug(
+        # The bias rule copied for the weights: w <- w + lr (y - y_hat), without the input.
+        name="weight-update-without-input",
+        function="train_perceptron",
+        hint="the weight step is lr (y - y_hat) times the input x_i; only the bias step has no x_i",
+        code=edited(_TRAIN, (_W_UPDATE, "w = w + lr * (y_i - y_hat)")),
+        fails=("train_perceptron", "xor_experiment"),
     ),
     KnownBug(
         # The OR truth table typed for XOR: OR is linearly separable, so training stops.

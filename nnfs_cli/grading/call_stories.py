@@ -114,6 +114,43 @@ def _stories(got: np.ndarray, ours: np.ndarray, args: dict[str, np.ndarray]):
 _COMMON = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)
 
 
+def _broadcasts(value: np.ndarray, shape: tuple) -> bool:
+    try:
+        np.broadcast_to(value, shape)
+    except ValueError:
+        return False
+    return True
+
+
+def _coefficient_story(got, ours, a: str, term: np.ndarray, args) -> tuple[str, str] | None:
+    """got = ours + k * `a` for one constant k other than +-1, +-2 (those are the term
+    stories): a term in `a` with the wrong coefficient. Told on four values or more of a
+    non-constant `a`, and not when ours itself is proportional to `a` (then a factor fits)."""
+    mask = np.abs(term) > ATOL
+    if mask.sum() < 4 or np.unique(term[mask]).size < 2:
+        return None
+    k = float(np.median((got - ours)[mask] / term[mask]))
+    if any(np.isclose(k, c, rtol=1e-6, atol=1e-12) for c in (0.0, 1.0, -1.0, 2.0, -2.0)):
+        return None
+    if not _close(got, ours + k * term):
+        return None
+    r = float(np.median(ours[mask] / term[mask]))
+    if _close(ours, r * term):
+        return None  # ours is a multiple of `a`: a scale factor explains it as well
+    for s, scale in args.items():
+        if s != a and scale.size == 1 and np.isclose(abs(k), abs(scale.item()), rtol=1e-6):
+            return (
+                f"term-{s}*{a}",
+                f"off by exactly {k:+.4g} * `{a}`, and {abs(k):.4g} is `{s}`: a `{s} * {a}` "
+                "term is missing, extra or of the wrong sign",
+            )
+    return (
+        f"term-{a}-coefficient",
+        f"off by exactly {k:+.4g} * `{a}`: a term in `{a}` has the wrong coefficient (or is "
+        "missing or extra)",
+    )
+
+
 def _distinctive(a: str, value: np.ndarray, args: dict[str, np.ndarray]) -> bool:
     """An array, or a scalar specific enough that a relation through it is not chance."""
     if value.size > 1:
@@ -170,13 +207,77 @@ def _reduction_stories(got: np.ndarray, ours: np.ndarray, args: dict[str, np.nda
                     )
 
 
+def _scalar_args(fn: Callable, args: tuple, kwargs: dict) -> dict[str, int | float]:
+    """The call's real-number arguments (not bools, nor one passed at its default value: the
+    call did not really have it), by parameter name."""
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return {}
+    params = bound.signature.parameters
+    return {
+        k: v.item() if isinstance(v, np.generic) else v
+        for k, v in bound.arguments.items()
+        if isinstance(v, int | float | np.integer | np.floating)
+        and not isinstance(v, bool | np.bool_)
+        and not (isinstance(params[k].default, int | float) and v == params[k].default)
+    }
+
+
+def _as_if_values(value: int | float) -> list[tuple[str, int | float, str]]:
+    """(the value shown, the replacement, what it means) for the usual wrong values of one
+    argument: a count one off; a number negated, left out (0 or 1), or complemented."""
+    if isinstance(value, int | np.integer):
+        return [("{a} + 1", value + 1, "a loop or a count off by one (one step too many)"),
+                ("{a} - 1", value - 1, "a loop or a count off by one (one step too few)")]  # fmt: skip
+    out = [("-{a}", -value, "a sign error where it enters (a + where a - belongs)")]
+    if value != 0:
+        out.append(("0", 0.0, "what it controls has no effect (a term that uses it is dropped, "
+                              "or a state it carries is not kept from one step to the next)"))  # fmt: skip
+    if value != 1:
+        out.append(("1", 1.0, "it is never applied (a factor left out, or replaced by 1)"))
+    if 0 < value < 1 and value != 0.5:
+        out.append(("1 - {a}", 1.0 - value, "the complementary meaning (keep- vs "
+                                             "drop-probability, the weight on the new value vs "
+                                             "on the old one)"))  # fmt: skip
+    return out
+
+
+def _as_if_stories(fn: Callable, args: tuple, kwargs: dict, got: list[np.ndarray]):
+    """(story, hint) for each real-number argument that, given another usual value, makes the
+    reference return exactly what the learner returned on this call."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    for a, value in _scalar_args(fn, args, kwargs).items():
+        for shown, new, meaning in _as_if_values(value):
+            bound = sig.bind(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+            bound.arguments[a] = type(value)(new)
+            try:
+                with np.errstate(all="ignore"):
+                    result = _arrays(fn(*bound.args, **bound.kwargs))
+            except Exception:
+                continue
+            if result and len(result) == len(got) and all(map(_close, got, result)):
+                shown = shown.format(a=a)
+                yield (
+                    f"as-if-{a}={shown.replace(' ', '')}",
+                    f"your result is exactly the exercise's formula with `{a}` = {shown}: {meaning}",
+                )
+
+
 def call_story(reference, calls: list) -> Diagnosis | None:
     """The one story that explains every learner output of the test that differs from ours.
 
     What the mistake is (a term, a factor, a step, another function, an axis) comes before
-    where it is (only for negative inputs, only at 0), which is told only when no "what" fits.
+    what the result would be with one argument changed (as if beta were 0, lr negated, one
+    step more), and both before where it is (only for negative inputs, only at 0), which is
+    told only when nothing else fits.
     """
     what: dict[str, str] | None = None
+    as_if: dict[str, str] | None = None
+    coefficient: dict[str, str] | None = None
     where: dict[str, str] | None = None
     values = 0
     for name, args, kwargs, got in calls:
@@ -191,14 +292,27 @@ def call_story(reference, calls: list) -> Diagnosis | None:
         if ours is None or len(ours) != len(theirs):
             return None
         numeric = _numeric_args(fn, args, kwargs)
+        # the changed argument must reproduce every call of the test, the right ones too
+        found_as_if = dict(_as_if_stories(fn, args, kwargs, theirs))
+        as_if = found_as_if if as_if is None else {
+            k: v for k, v in as_if.items() if k in found_as_if
+        }  # fmt: skip
         for t, o in zip(theirs, ours):
             if _close(t, o):
                 continue
             values += t.size
+            coef = {}
             if t.shape != o.shape:
                 found, region = dict(_reduction_stories(t, o, numeric)), {}
             else:
                 found = dict(_stories(t, o, numeric))
+                coef = dict(
+                    c
+                    for a, value in numeric.items()
+                    if value.size > 1 and _broadcasts(value, o.shape)
+                    for c in [_coefficient_story(t, o, a, np.broadcast_to(value, o.shape), numeric)]
+                    if c
+                )
                 found.update(_other_function(reference, name, args, kwargs, t))
                 scalars = {k: v.item() for k, v in numeric.items() if v.size == 1}
                 region = {
@@ -208,10 +322,13 @@ def call_story(reference, calls: list) -> Diagnosis | None:
                     for k, v in _region_stories(t, o, a, value, scalars)
                 }
             what = found if what is None else {k: v for k, v in what.items() if k in found}
+            coefficient = (
+                coef if coefficient is None else {k: v for k, v in coefficient.items() if k in coef}
+            )
             where = region if where is None else {k: v for k, v in where.items() if k in region}
     if values < 2:
         return None
-    for stories in (what, where):
+    for stories in (what, as_if, coefficient, where):
         if stories and len(stories) == 1:
             story, hint = next(iter(stories.items()))
             return Diagnosis("signature", story, hint)

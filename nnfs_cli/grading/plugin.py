@@ -13,7 +13,10 @@ import copy
 import importlib.util
 import json
 import os
+import re
 import sys
+import textwrap
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -303,6 +306,72 @@ def _known_bug(part: str, calls: list) -> Diagnosis | None:
     return None
 
 
+def _referenced_functions(module, name: str) -> list[str]:
+    """The module's other public functions that its function `name` names in its body."""
+    import ast
+    import inspect
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(module, name))))
+    except (OSError, TypeError, SyntaxError, AttributeError):
+        return []
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    return sorted(
+        n for n in names
+        if n != name and not n.startswith("_") and inspect.isfunction(getattr(module, n, None))
+        and getattr(module, n).__module__ == module.__name__
+    )  # fmt: skip
+
+
+def _through_story(part: str, calls: list) -> Diagnosis | None:
+    """`part` is right, and wrong only through the learner's own helper it uses.
+
+    The reference's function, run with one function it calls replaced by the learner's (in
+    the sandbox), reproduces every learner output of the test: the mistake is in that
+    helper, which its own tests show. Exact evidence, like a known bug's.
+    """
+    calls = [c for c in calls if c[3] is not None]
+    if not calls or any(c[0] != calls[0][0] for c in calls):
+        return None
+    name, reference = calls[0][0], _load_reference()
+    found = []
+    for helper in _referenced_functions(reference, name):
+        module = types.ModuleType(f"{reference.__name__}__through_{helper}")
+        module.__dict__.update(vars(reference))
+
+        def theirs(*args, _helper=helper, **kwargs):
+            return _state.sandbox.call(_helper, args, kwargs)
+
+        module.__dict__[helper] = theirs
+        rebound = types.FunctionType(
+            getattr(reference, name).__code__, module.__dict__, name,
+            getattr(reference, name).__defaults__, getattr(reference, name).__closure__,
+        )  # fmt: skip
+        shows = False
+        try:
+            for _, args, kwargs, got in calls:
+                with np.errstate(all="ignore"):
+                    mixed = rebound(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+                if not _same(mixed, got):
+                    break
+                ours = getattr(reference, name)(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+                shows = shows or not _same(mixed, ours)
+            else:
+                if shows:
+                    found.append(helper)
+        except Exception:  # the learner's helper raised or hung: no evidence either way
+            continue
+    if len(found) != 1:
+        return None
+    return Diagnosis(
+        "signature",
+        f"through-{found[0]}",
+        f"`{name}` itself is right: it is wrong only through your `{found[0]}`, which it uses "
+        f"(its result equals the exercise's `{name}` run with your `{found[0]}`); fix "
+        f"`{found[0]}` (its own tests say how) and this test follows",
+    )
+
+
 def _call_story(calls: list) -> Diagnosis | None:
     try:
         return call_story(_load_reference(), [c for c in calls if c[3] is not None])
@@ -310,9 +379,13 @@ def _call_story(calls: list) -> Diagnosis | None:
         return None
 
 
-def _raised_story(exc: BaseException | None) -> Diagnosis | None:
+def _raised_story(exc: BaseException | None, valid: bool = True) -> Diagnosis | None:
+    """The story of an exception the learner raised; `valid`: on inputs the grader did not
+    expect to raise on (else the learner's own `raise` is no evidence of a wrong check)."""
     if isinstance(exc, LearnerRaised) and not exc.forbidden:
-        return from_exception(exc.exc_type, exc.detail)
+        # the sandbox quotes the learner's raising line: "raised T at line N (`code`): ..."
+        line = re.search(r" raised \w+ at [^\n]*?\(`(.*?)`\): ", str(exc)) if valid else None
+        return from_exception(exc.exc_type, exc.detail, line.group(1) if line else "")
     return None
 
 
@@ -321,7 +394,8 @@ def _message(exc: BaseException) -> tuple[str, str, Diagnosis | None, dict]:
     if isinstance(exc, GradeFailure):
         # a grader that turned the learner's exception into a failure keeps its story
         cause = exc.__cause__ or exc.__context__
-        return str(exc), "failed", exc.diagnosis or _raised_story(cause), exc.extra
+        valid = "on valid inputs" in str(exc).partition("\n")[0]
+        return str(exc), "failed", exc.diagnosis or _raised_story(cause, valid), exc.extra
     if isinstance(exc, LearnerError):
         status = (
             "not-implemented"
@@ -376,7 +450,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     message, status, diagnosis, extra = _message(exc)
     if isinstance(exc, GradeFailure):
         calls = item.stash.get(_CALLS, [])
-        diagnosis = _known_bug(part, calls) or diagnosis or _call_story(calls)
+        diagnosis = (
+            _known_bug(part, calls)
+            or _through_story(part, calls)
+            or diagnosis
+            or _call_story(calls)
+        )
     if part == "?":
         message = f"grader error: test {item.name} has no @pytest.mark.part marker"
         status = "error"
