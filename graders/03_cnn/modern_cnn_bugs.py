@@ -56,6 +56,26 @@ BUGS = [
         "conv (issues on model-summary tools, e.g. pytorch-summary / thop grouped-conv reports)",
     ),
     bug(
+        "conv-params-input-channels-forgotten",
+        "conv2d_params",
+        "each filter spans every input channel it sees: c_out * (c_in // groups) * kh * kw "
+        "weights, not c_out * kh * kw",
+        ("c_out * (c_in // groups) * kh * kw", "c_out * kh * kw"),
+        fails=("conv2d_params", "count_parameters"),
+        why="a filter counted as a flat kh x kw patch: the CS231n notes stress that 'every filter "
+        "extends through the full depth of the input volume', the step most answers to 'number of "
+        "parameters of a conv layer' questions (Stack Overflow, Cross Validated) correct",
+    ),
+    bug(
+        "conv-macs-input-channels-forgotten",
+        "conv2d_macs",
+        "each output value sums over (c_in // groups) * kh * kw products, every input channel of "
+        "its group included",
+        ("c_out * h_out * w_out * (c_in // groups) * kh * kw", "c_out * h_out * w_out * kh * kw"),
+        fails=("conv2d_macs", "count_macs"),
+        why="the same flat-filter slip as for the parameters, in hand-made FLOP tables",
+    ),
+    bug(
         "conv-macs-groups-ignored",
         "conv2d_macs",
         "with groups g each output value sums over c_in / g channels only: "

@@ -42,6 +42,52 @@ BUGS = [
         fails=("rnn_backward", "train_rnn"),
     ),
     KnownBug(
+        # The tanh Jacobian left out of the step: dz = dh (the gradient w.r.t. the state used
+        # as the gradient w.r.t. the pre-activation; "forgot the derivative of tanh" is a
+        # standard answer on CS231n rnn_step_backward threads).
+        name="bptt-tanh-derivative-missing",
+        function="rnn_backward",
+        hint="h_t = tanh(z_t): multiply by tanh'(z_t) = 1 - h_t**2 before the weights, "
+        "dz = (dhs[:, t] + dh_next) * (1 - hs[:, t]**2)",
+        code=edited(_BACKWARD, ("(dhs[:, t] + dh_next) * (1 - hs[:, t] ** 2)", "(dhs[:, t] + dh_next)")),
+        fails=("rnn_backward", "train_rnn"),
+    ),
+    KnownBug(
+        # tanh' written 1 - h: the square dropped (the sigmoid-style s(1 - s) pattern half
+        # remembered; a recurring correction in from-scratch RNN posts).
+        name="bptt-tanh-derivative-not-squared",
+        function="rnn_backward",
+        hint="tanh'(z) = 1 - tanh(z)**2: with h = tanh(z), that is 1 - h**2, not 1 - h",
+        code=edited(_BACKWARD, ("(1 - hs[:, t] ** 2)", "(1 - hs[:, t])")),
+        fails=("rnn_backward", "train_rnn"),
+    ),
+    KnownBug(
+        # The recurrent weight not transposed on the way back: with a square Wh no shape
+        # error says so (the CS231n rnn_step_backward "dprev_h = dz @ Wh" slip).
+        name="bptt-Wh-not-transposed",
+        function="rnn_backward",
+        hint="the forward computes h_prev @ Wh, so the gradient flowing back is dz @ Wh.T; Wh is "
+        "square, so the shapes cannot tell you",
+        code=edited(_BACKWARD, ("dh_next = dz @ Wh.T", "dh_next = dz @ Wh")),
+        fails=("rnn_backward", "train_rnn"),
+    ),
+    KnownBug(
+        # `=` where `+=` belongs, for the input weight (the same slip as dWh's).
+        name="bptt-dWx-assigned-not-accumulated",
+        function="rnn_backward",
+        hint="Wx is used at every step, so dWx SUMS x[:, t].T @ dz over all steps (+=, not =)",
+        code=edited(_BACKWARD, ("dWx = dWx + x[:, t].T @ dz", "dWx = x[:, t].T @ dz")),
+        fails=("rnn_backward", "train_rnn"),
+    ),
+    KnownBug(
+        # `=` where `+=` belongs, for the bias.
+        name="bptt-db-assigned-not-accumulated",
+        function="rnn_backward",
+        hint="b is used at every step, so db SUMS dz.sum(axis=0) over all steps (+=, not =)",
+        code=edited(_BACKWARD, ("db = db + dz.sum(axis=0)", "db = dz.sum(axis=0)")),
+        fails=("rnn_backward", "train_rnn"),
+    ),
+    KnownBug(
         # Clipping only the upper side (np.minimum), a frequent hand-rolled clip.
         name="clip-value-one-sided",
         function="clip_grad_value",

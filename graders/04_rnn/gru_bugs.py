@@ -67,6 +67,16 @@ BUGS = [
         fails=_CELL_FAILS,
     ),
     KnownBug(
+        # One of PyTorch's two bias vectors dropped: b_hh read as redundant next to b_ih
+        # (PyTorch-forum threads on porting nn.GRU weights to a hand-written cell).
+        name="gru-hidden-bias-dropped",
+        function="gru_cell",
+        hint="the GRU keeps two biases: gh = h_prev @ Wh + bh (bh_n sits inside the reset "
+        "gate's product, so it cannot be folded into bx)",
+        code=edited(_CELL, ("h_prev @ Wh + bh", "h_prev @ Wh")),
+        fails=_CELL_FAILS,
+    ),
+    KnownBug(
         # The state never carried: every step starts from h0.
         name="gru-state-not-carried",
         function="gru_forward",
