@@ -166,7 +166,7 @@ def outside_run(template, tmp_path_factory):
     root = tmp_path_factory.mktemp("outside") / "course"
     shutil.copytree(template, root)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, scheduler_port=0) as cluster, Client(cluster) as client:  # fmt: skip
+                      dashboard_address=":0", scheduler_port=0) as cluster, Client(cluster) as client:  # fmt: skip
         pids = set(client.run(os.getpid).values())
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))

@@ -248,7 +248,7 @@ class Engine:
         logging.getLogger("distributed").setLevel(logging.ERROR)
         n = self.workers or os.cpu_count() or 1
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, scheduler_port=0)  # fmt: skip
+                               dashboard_address=":0", scheduler_port=0)  # fmt: skip
         return Client(cluster), cluster
 
 
