@@ -722,17 +722,24 @@ def course_grade(
     settings = tools.settings(directory, db)
     plan = batch.plan(directory, settings, load_catalog(), topic, student, force)
     engine = batch.Engine(workers, scheduler)
+    # feedback pages are tasks of the batch too; an unchanged submission gets its page if missing
+    pages = None
+    if feedback:
+        pages = batch.FeedbackPages(batch.missing_feedback(directory, plan.unchanged))
     started = time.perf_counter()
     with course_views.batch_progress(len(plan.jobs)) as on_done:
-        outcomes = batch.run(directory, settings, plan.jobs, engine, timeout, on_done)
+        outcomes = batch.run(directory, settings, plan.jobs, engine, timeout, on_done, pages)
     report = batch.BatchReport(outcomes, plan, time.perf_counter() - started,
                                workers or (0 if scheduler else os.cpu_count() or 1))  # fmt: skip
     trouble = ""
-    if feedback and report.graded:
+    if pages and pages.failed:  # the grades are saved; say why feedback is missing
+        more = f" (and {len(pages.failed) - 3} more)" if len(pages.failed) > 3 else ""
+        trouble = "; ".join(pages.failed[:3]) + more
+    if feedback and (report.graded or pages.also):
         try:
-            batch.finish(directory, settings, {o["topic"] for o in report.graded})
-        except NnfsError as e:  # the grades are saved; say why feedback is missing
-            trouble = str(e)
+            batch.export(directory, settings)
+        except NnfsError as e:
+            trouble = "; ".join(filter(None, (trouble, str(e))))
     if json_out:
         views.print_json(report.to_json() | {"feedback_error": trouble or None})
     else:

@@ -35,3 +35,15 @@ def add_cell(path: Path, source: str) -> None:
     nb["cells"].append({"cell_type": "code", "metadata": {}, "source": source,
                         "execution_count": None, "outputs": []})  # fmt: skip
     path.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def make_class(course: Path, topics, students: list[str]) -> Path:
+    """A built course whose every student submitted the reference of every topic."""
+    from nnfs_cli.course import build, tools
+
+    build.build(course, topics)
+    for t in topics:
+        tools.nbgrader(course, "generate_assignment", t.id, "--force")
+        for s in students:
+            submit(course, s, t.id, t.solution_path.read_text(encoding="utf-8"))
+    return course

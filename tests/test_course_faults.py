@@ -1,8 +1,10 @@
-"""Faults of the infrastructure during `nnfs course grade`: nothing lost, nothing blamed on a student.
+"""The engine of `nnfs course grade` under faults and on an outside cluster.
 
 A Dask worker killed mid-batch (its task runs again), the command itself killed with
 SIGKILL (the rerun finishes the class), the PostgreSQL server stopped mid-batch (the
-failed submissions are named, exit 1, and a rerun completes them).
+failed submissions are named, exit 1, and a rerun completes them): nothing lost, nothing
+blamed on a student. And a Dask cluster started outside the command (`--scheduler`)
+grades the class, with the progress bar drawn on a real terminal (a pty).
 """
 
 import json
@@ -18,7 +20,7 @@ import pytest
 
 from nnfs_cli.catalog import load_catalog
 from nnfs_cli.course import build, gradebook, tools
-from tests.nbgrader_helpers import submit
+from tests.nbgrader_helpers import make_class
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
 pytest.importorskip("nbgrader")
@@ -31,12 +33,7 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    root = tmp_path_factory.mktemp("template")
-    build.build(root, [TOPIC])
-    tools.nbgrader(root, "generate_assignment", TOPIC.id, "--force")
-    for s in STUDENTS:
-        submit(root, s, TOPIC.id, TOPIC.solution_path.read_text(encoding="utf-8"))
-    return root
+    return make_class(tmp_path_factory.mktemp("template"), [TOPIC], STUDENTS)
 
 
 @pytest.fixture
@@ -46,13 +43,13 @@ def course(template, tmp_path):
     return root
 
 
-def start(course: Path, *args: str) -> subprocess.Popen:
+def start(course: Path, *args: str, stderr=subprocess.PIPE) -> subprocess.Popen:
     cmd = [str(BIN / "nnfs"), "course", "grade", str(course), "--json", "--no-feedback", *args]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True,
                             start_new_session=True, env=os.environ | {"NO_COLOR": "1"})  # fmt: skip
 
 
-def wait_for(condition, timeout: float = 300, what: str = "") -> object:
+def wait_for(condition, timeout: float = 900, what: str = "") -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = condition()
@@ -136,3 +133,89 @@ def test_postgresql_stopped_mid_batch_names_the_failures_and_a_rerun_completes(c
         assert code == 0, err[-3000:]
         assert {g["student"] for g in summary["graded"]} >= failed
         assert graded_in_gradebook(course, server.url) == {s: full() for s in STUDENTS}
+
+
+def read_all(fd: int, timeout: float = 900) -> str:
+    """Everything written to a pty until its last writer closes it."""
+    import select
+
+    chunks, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not select.select([fd], [], [], 1.0)[0]:
+            continue
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO: every writer closed the other side
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="module")
+def outside_run(template, tmp_path_factory):
+    """The class graded on a Dask cluster the command did not start, its stderr a terminal."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from dask.distributed import Client, LocalCluster
+
+    root = tmp_path_factory.mktemp("outside") / "course"
+    shutil.copytree(template, root)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", scheduler_port=0) as cluster, Client(cluster) as client:  # fmt: skip
+        pids = set(client.run(os.getpid).values())
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+        proc = start(root, "--scheduler", cluster.scheduler_address, stderr=slave)
+        os.close(slave)
+        terminal = read_all(master)
+        code, summary, _ = finish(proc)
+        os.close(master)
+        still_there = set(client.run(os.getpid).values())
+    return root, code, summary, terminal, pids, still_there
+
+
+def test_an_outside_dask_cluster_grades_the_class_and_is_left_running(outside_run):
+    root, code, summary, terminal, pids, still_there = outside_run
+    assert code == 0, terminal[-3000:]
+    assert sorted(g["student"] for g in summary["graded"]) == STUDENTS
+    # every task ran in the outside cluster's workers, which the command did not stop
+    assert {r["worker_pid"] for r in gradebook.records(root, TOPIC.id)} <= pids
+    assert still_there == pids
+    assert graded_in_gradebook(root) == {s: full() for s in STUDENTS}
+
+
+def test_the_progress_bar_on_a_terminal_counts_and_shows_an_eta(outside_run):
+    import re
+
+    _, _, _, terminal, _, _ = outside_run
+    n = len(STUDENTS)
+    assert f"{n}/{n}" in terminal and f"done {n} failed 0" in terminal, terminal[-2000:]
+    assert re.search(r"ETA\s+\d+:\d\d:\d\d", terminal), terminal[-2000:]
+    assert "\x1b[" in terminal  # drawn in place with terminal escapes, not plain lines
+    assert f"[{n}/{n}]" not in terminal
+
+
+def test_the_bar_counts_failed_submissions_apart():
+    import io
+
+    from rich.console import Console
+
+    from nnfs_cli.course import views
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160)
+    graded = {"status": "graded", "score": 1.0, "max_score": 1.0, "topic": "t", "student": "a"}
+    with views.batch_progress(3, console) as on_done:
+        for o in (
+            graded,
+            graded | {"student": "b"},
+            {"status": "ungraded", "topic": "t", "student": "c"},
+        ):
+            time.sleep(0.3)  # two samples apart in time: Rich's ETA needs a speed
+            on_done(o)
+    assert "done 2 failed 1" in out.getvalue() and "3/3" in out.getvalue()

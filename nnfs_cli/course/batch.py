@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,17 +248,20 @@ class Engine:
         logging.getLogger("distributed").setLevel(logging.ERROR)
         n = self.workers or os.cpu_count() or 1
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, scheduler_port=0)  # fmt: skip
+                               dashboard_address=":0", scheduler_port=0)  # fmt: skip
         return Client(cluster), cluster
 
 
 def run(course: Path, settings: tools.Settings | None, jobs: list[Job], engine: Engine,
-        timeout: float = 600, on_done: Callable[[dict], None] | None = None) -> list[dict]:  # fmt: skip
+        timeout: float = 600, on_done: Callable[[dict], None] | None = None,
+        feedback: FeedbackPages | None = None) -> list[dict]:  # fmt: skip
     """Grade `jobs` on the engine; one outcome per job (graded or ungraded). With `settings`
-    each graded one is recorded in that gradebook; without (plain folders), only returned."""
-    if not jobs:
+    each graded one is recorded in that gradebook; without (plain folders), only returned.
+    With `feedback` too, the feedback page of each one graded is made on the engine as soon
+    as its grade is recorded (and those of `feedback.also`)."""
+    if not jobs and not (feedback and feedback.also):
         return []
-    if settings is not None:
+    if settings is not None and jobs:
         _prepare(course, settings, jobs)
     parallel_writes = settings is not None and not settings.db_url.startswith("sqlite")
     client, cluster = engine.client()
@@ -270,12 +274,20 @@ def run(course: Path, settings: tools.Settings | None, jobs: list[Job], engine: 
                           settings if parallel_writes else None, pure=False, key=f"grade-{job.topic}-{job.student}-{job.checksum[:8]}"): job
             for job in jobs
         }  # fmt: skip
+        pages = _FeedbackTasks(client, course, settings, feedback or FeedbackPages())
+        pending = as_completed(futures)
+        for student, topic in pages.pages.also:
+            pending.add(pages.submit(student, topic))
         with gradebook.opened(settings) if settings else contextlib.nullcontext() as gb:
-            for future in as_completed(futures):
+            for future in pending:
+                if pages.collect(future):
+                    continue
                 job = futures[future]
                 outcome = _collect(course, settings, gb, job, future, parallel_writes)
                 if settings is not None and outcome["status"] != "graded":
                     gradebook.record_failure(course, outcome)
+                elif settings is not None and feedback is not None:
+                    pending.add(pages.submit(job.student, job.topic))
                 outcomes.append(outcome)
                 if on_done:
                     on_done(outcome)
@@ -284,6 +296,45 @@ def run(course: Path, settings: tools.Settings | None, jobs: list[Job], engine: 
         if cluster is not None:
             cluster.close()
     return outcomes
+
+
+@dataclass
+class FeedbackPages:
+    """Feedback pages a batch makes besides those of what it grades, and those that failed."""
+
+    also: list[tuple[str, str]] = field(default_factory=list)  # (student, topic)
+    failed: list[str] = field(default_factory=list)  # why, one line each
+
+
+class _FeedbackTasks:
+    """The feedback tasks of a batch: submitted once a grade is recorded, failures listed."""
+
+    def __init__(self, client, course: Path, settings: tools.Settings | None, pages: FeedbackPages):
+        self.client, self.course, self.settings, self.pages = (
+            client,
+            str(course.resolve()),
+            settings,
+            pages,
+        )
+        self.futures: set = set()
+
+    def submit(self, student: str, topic: str):
+        future = self.client.submit(feedback_task, self.course, topic, student,
+                                    self.settings.db_url, pure=False)  # fmt: skip
+        self.futures.add(future)
+        return future
+
+    def collect(self, future) -> bool:
+        """True if `future` was a feedback task (its failure, if any, is listed)."""
+        if future not in self.futures:
+            return False
+        try:
+            why = future.result()
+        except Exception as e:  # a worker that died twice, or nbgrader itself
+            why = f"a feedback task failed: {type(e).__name__}: {e}"
+        if why:
+            self.pages.failed.append(why)
+        return True
 
 
 def _collect(course, settings, gb, job: Job, future, written: bool) -> dict:
@@ -323,9 +374,54 @@ def plan_folder(folder: Path, topic: Topic, students: list[str] | None = None) -
     return found
 
 
-def finish(course: Path, settings: tools.Settings, topics: set[str]) -> None:
-    """nbgrader's feedback pages and grades.csv, from the autograded notebooks and the gradebook."""
-    db = f"--CourseDirectory.db_url={settings.db_url}"
-    for topic_id in sorted(topics):
-        tools.nbgrader(course, "generate_feedback", topic_id, "--force", db)
-    tools.nbgrader(course, "export", db)
+_FEEDBACK_CONFIG: dict[tuple, object] = {}  # per worker process: the course's, read once
+
+
+def _feedback_config(course: str, db_url: str):
+    """The course's nbgrader_config.py as nbgrader's own command reads it, on `db_url`."""
+    key = (course, db_url, Path(course, "nbgrader_config.py").stat().st_mtime_ns)  # edits count
+    if key not in _FEEDBACK_CONFIG:
+        from traitlets.config.loader import PyFileConfigLoader
+
+        config = PyFileConfigLoader("nbgrader_config.py", path=course).load_config()
+        config.CourseDirectory.root = course
+        config.CourseDirectory.db_url = db_url
+        config.HTMLExporter.template_name = "feedback"  # as nbgrader's own API sets it
+        config.GenerateFeedback.log_level = logging.ERROR  # not on the command's terminal
+        _FEEDBACK_CONFIG[key] = config
+    return _FEEDBACK_CONFIG[key]
+
+
+def feedback_task(course: str, topic: str, student: str, db_url: str) -> str:
+    """One Dask task: nbgrader's feedback page for one graded submission ('' or why not).
+
+    nbgrader's own converter (what `nbgrader generate_feedback --student S` runs) in the
+    worker's process: nbgrader and nbconvert are imported once per worker, and the pages
+    of a class are made in parallel instead of by one serial command after the batch."""
+    tools.put_bin_on_path()
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.utils import capture_log
+
+    config = _feedback_config(course, db_url)
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id, coursedir.student_id = topic, student
+    app = GenerateFeedback(coursedir=coursedir, config=config)
+    app.force = True
+    with warnings.catch_warnings():  # nbformat's notes about cell ids, on the worker's stderr
+        warnings.simplefilter("ignore")
+        done = capture_log(app)
+    if done["success"]:
+        return ""
+    why = (done.get("error") or done.get("log") or "no reason given").strip().splitlines()
+    return f"feedback for {student}/{topic} failed: {why[-1] if why else ''}"
+
+
+def missing_feedback(course: Path, done: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (student, topic) pairs among `done` with no feedback page yet."""
+    return [(s, t) for s, t in done if not (course / "feedback" / s / t / f"{t}.html").exists()]
+
+
+def export(course: Path, settings: tools.Settings) -> None:
+    """nbgrader's grades.csv from the gradebook: one command for the class, whatever its size."""
+    tools.nbgrader(course, "export", f"--CourseDirectory.db_url={settings.db_url}")

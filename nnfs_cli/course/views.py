@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -19,18 +18,19 @@ from rich.text import Text
 
 
 @contextmanager
-def batch_progress(total: int):
+def batch_progress(total: int, console: Console | None = None):
     """Yields on_done(outcome): a bar with done/failed counts and an ETA on a terminal,
-    one plain line per submission otherwise (logs, CI)."""
-    err = Console(stderr=True)
+    one plain line per submission otherwise (logs, CI). "failed" counts the submissions
+    left ungraded (the infrastructure's faults); a student's broken code is graded, so done."""
+    err = console or Console(stderr=True)
     counts = {"done": 0, "failed": 0}
-    if not sys.stderr.isatty():
+    if not err.is_terminal:
 
         def line(o: dict) -> None:
             counts["done" if o["status"] == "graded" else "failed"] += 1
             what = f"{o['score']:g}/{o['max_score']:g}" if o["status"] == "graded" else "UNGRADED"
             print(f"[{sum(counts.values())}/{total}] {o['topic']} {o['student']}: {what}",
-                  file=sys.stderr, flush=True)  # fmt: skip
+                  file=err.file, flush=True)  # fmt: skip
 
         yield line
         return
@@ -38,7 +38,7 @@ def batch_progress(total: int):
                    TextColumn("{task.fields[counts]}"), TimeElapsedColumn(), TextColumn("ETA"),
                    TimeRemainingColumn(), console=err, transient=True)  # fmt: skip
     with bar:
-        task = bar.add_task("grading", total=total, counts="")
+        task = bar.add_task("grading", total=total, counts="done 0 failed 0")
 
         def advance(o: dict) -> None:
             counts["done" if o["status"] == "graded" else "failed"] += 1
