@@ -74,3 +74,7 @@ def reverse_padded(x, lengths):
         ),  # fmt: skip
     ),
 ]
+
+EQUIVALENT = {
+    "birnn_forward/axis/axis=2->-1#0": "the states are 3-D (N, T, H): axis -1 is axis 2",
+}
