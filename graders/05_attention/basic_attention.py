@@ -13,7 +13,14 @@ inside the tests that use it.
 import numpy as np
 import pytest
 
-from nnfs_cli.checks import as_tuple, assert_backward, assert_close, assert_shape, assert_true, describe
+from nnfs_cli.checks import (
+    as_tuple,
+    assert_backward,
+    assert_close,
+    assert_shape,
+    assert_true,
+    describe,
+)
 
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 # (N, Tq, Tk, dq, dk, dv, h): batch 1, Tq != Tk both ways, one query, odd dims, and a square
