@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from nnfs_cli.checks import (
+    DTYPES,
     as_tuple,
     assert_backward,
     assert_close,
@@ -23,7 +24,6 @@ from nnfs_cli.checks import (
     describe,
 )
 
-DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 # (M, n, d): one query, one key (weights all 1), M != n both ways, values (n,) or (n, d).
 KR_CASES = [(1, 5, None), (4, 1, None), (7, 3, None), (3, 6, 2), (5, 5, 3)]
 # (Ts, Tt, d): one source, one target, Ts != Tt both ways, square.

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from nnfs_cli.checks import (
+    DTYPES,
     as_tuple,
     assert_backward,
     assert_close,
@@ -22,7 +23,6 @@ from nnfs_cli.checks import (
     describe,
 )
 
-DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 # (N, Tq, Tk, dq, dk, dv, h): batch 1, Tq != Tk both ways, one query, odd dims, and a square
 # case (dq == dk == h) where the (out, in) weight layout runs without a shape error.
 SIZES = [(1, 3, 4, 5, 3, 2, 4), (2, 1, 5, 3, 3, 4, 3), (3, 4, 2, 2, 5, 3, 5), (2, 5, 5, 3, 3, 3, 3)]

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from nnfs_cli.checks import (
+    DTYPES,
     as_array,
     as_tuple,
     assert_backward,
@@ -24,7 +25,6 @@ from nnfs_cli.checks import (
     describe,
 )
 
-DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 PARAMS = ("W_q", "b_q", "W_k", "b_k", "W_v", "b_v", "W_o", "b_o")
 SCORES = "scores = q @ k^T / sqrt(d) (d = q.shape[-1]); softmax over the keys (the last axis)"
 HINTS = {
