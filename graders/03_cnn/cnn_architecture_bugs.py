@@ -217,4 +217,10 @@ BUGS = [
 EQUIVALENT = {
     "cnn_loss/swap-args/swap first two arguments#1": "np.maximum(0, z) is np.maximum(z, 0): "
     "an elementwise maximum is symmetric",
+    "maxpool_backward/swap-args/swap first two arguments#2": "np.result_type is symmetric: "
+    "the same dtype for dx",
+    "avgpool_backward/swap-args/swap first two arguments#0": "np.result_type is symmetric: "
+    "the same dtype for dx",
+    "flatten_forward/constant/1->2#0": "NumPy's reshape reads any negative size as the one to "
+    "infer: x.reshape(N, -2) is x.reshape(N, -1) (NumPy 2.4, no warning)",
 }

@@ -29,6 +29,17 @@ BUGS = [
         fails=("rnn_cell", "rnn_forward", "stacked_rnn_forward"),
     ),
     KnownBug(
+        # PyTorch's (out, in) habit, h @ W_hh.T, applied to this exercise's (in, out) Wh:
+        # Wh is square, so no shape error says so (the layout confusion behind many "my RNN
+        # does not match nn.RNN" threads on the PyTorch forums).
+        name="rnn-Wh-transposed",
+        function="rnn_cell",
+        hint="Wh is already (H_in, H_out) here: z = x @ Wx + h_prev @ Wh + b, no .T (the .T "
+        "belongs to PyTorch's (out, in) weight_hh, which rnn_from_torch maps once)",
+        code=edited(_CELL, ("z = x @ Wx + h_prev @ Wh + b", "z = x @ Wx + h_prev @ Wh.T + b")),
+        fails=("rnn_cell", "rnn_forward", "stacked_rnn_forward"),
+    ),
+    KnownBug(
         # h0 replaced by zeros: "the hidden state starts at zero" read as a rule, not a default.
         name="rnn-h0-ignored",
         function="rnn_forward",
