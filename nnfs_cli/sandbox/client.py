@@ -129,6 +129,11 @@ class LearnerCrashed(LearnerError):
     pass
 
 
+def _mutable(obj: object) -> bool:
+    """An input a call could change in place (a NumPy scalar has a shape but cannot be)."""
+    return isinstance(obj, list | dict | tuple) or type(obj).__name__ == "ndarray"
+
+
 class BadResult(LearnerError):
     pass
 
@@ -501,13 +506,13 @@ class Sandbox:
         if not isinstance(after, list) or len(after) != len(before):
             return (
                 ["its inputs"]
-                if any(isinstance(b, list | dict | tuple) or hasattr(b, "shape") for b in before)
+                if any(_mutable(b) for b in before)
                 else []
             )
         return [
             n
             for n, b, a in zip(names, before, after)
-            if (isinstance(b, list | dict | tuple) or hasattr(b, "shape")) and changed(b, a)
+            if _mutable(b) and changed(b, a)
         ]
 
     def _raised(self, name: str, reply: dict):

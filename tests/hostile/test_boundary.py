@@ -146,6 +146,11 @@ def test_in_place_change_is_seen_by_the_grader_even_when_the_worker_check_is_pat
     assert x[0] == 0.0, "the grader's own copy never changes"
 
 
+def test_a_numpy_scalar_argument_is_not_an_input_changed_in_place(sandbox):
+    """A NumPy scalar has a shape but cannot change: passing one is no mutation."""
+    assert sandbox.call("ok", (np.float64(0.8),)) is not None
+
+
 def test_a_hang_is_named_once_with_its_call_and_line(sandbox):
     with pytest.raises(LearnerTimeout) as first:
         sandbox.call("loops")
