@@ -547,6 +547,28 @@ _ERROR_STORIES = (
         "the input array, or wrap it with np.asarray",
     ),
     (
+        "TypeError",
+        r"'float' object cannot be interpreted as an integer|slice indices must be integers",
+        "float-as-index",
+        "a float where a whole number belongs (a size, a range bound, a slice or an index): "
+        "`/` gives a float even when the division is exact; use `//` for sizes and indices",
+    ),
+    (
+        "IndexError",
+        r"too many indices for array: array is (\d+)-dimensional, but (\d+) were indexed",
+        "too-many-indices",
+        "an array has {0} dimension(s) where your indexing expects {1}: an operand that gives "
+        "it its other axes (a product such as x @ W, a stack, a reshape) is missing, or a "
+        "reduction ran too early; print its shape just before",
+    ),
+    (
+        "ValueError",
+        r"`window_shape` cannot contain negative values",
+        "window-negative",
+        "sliding_window_view got a negative window size: its arguments are (array, "
+        "window_shape, axis), and the window is the kernel's size (kh, kw), never the output's",
+    ),
+    (
         "ZeroDivisionError",
         r"",
         "division-by-zero",

@@ -629,3 +629,22 @@ def test_a_term_with_the_wrong_coefficient():
     assert call_story(ref, [("gelu", (x,), {}, noisy)]) is None
     d = call_story(ref, [("double", (x,), {}, 3.5 * x)])
     assert d is None or d.name != "term-x-coefficient"
+
+
+def test_a_float_size_a_missing_axis_and_a_negative_window_are_named():
+    """Three messages the Phase 3-4 mutants raise most often without a name."""
+    for detail in (
+        "'float' object cannot be interpreted as an integer",
+        "slice indices must be integers or None or have an __index__ method",
+    ):
+        assert from_exception("TypeError", detail).name == "float-as-index"
+    d = from_exception(
+        "IndexError", "too many indices for array: array is 1-dimensional, but 2 were indexed"
+    )
+    assert d.name == "too-many-indices" and "1 dimension(s) where your indexing expects 2" in d.hint
+    assert from_exception("ValueError", "`window_shape` cannot contain negative values").name == (
+        "window-negative"
+    )
+    # near misses: another type with the same words, another index error
+    assert from_exception("ValueError", "'float' object cannot be interpreted as an integer") is None
+    assert from_exception("IndexError", "list index out of range") is None
