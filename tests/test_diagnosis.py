@@ -646,5 +646,7 @@ def test_a_float_size_a_missing_axis_and_a_negative_window_are_named():
         "window-negative"
     )
     # near misses: another type with the same words, another index error
-    assert from_exception("ValueError", "'float' object cannot be interpreted as an integer") is None
+    assert (
+        from_exception("ValueError", "'float' object cannot be interpreted as an integer") is None
+    )
     assert from_exception("IndexError", "list index out of range") is None
