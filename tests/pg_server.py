@@ -68,9 +68,11 @@ def postgres_server():
     as_user: list[str] = []
     folder = Path(tempfile.mkdtemp(prefix="nnfs-pg-", dir="/tmp"))
     if os.geteuid() == 0:
-        if not shutil.which("runuser"):
+        # an administrator's program: in /usr/sbin, which a plain user's PATH may lack
+        runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+        if not runuser:
             pytest.skip("running as root without runuser: PostgreSQL cannot be started")
-        as_user = ["runuser", "-u", "nobody", "--"]
+        as_user = [runuser, "-u", "nobody", "--"]
         shutil.chown(folder, "nobody")
     server = Server(folder, as_user)
     try:

@@ -144,7 +144,7 @@ def test_check_failure_shows_teaching_message_and_diagnosis(ws):
         (("check", ""), "no topic given"),
         (("check", "gpt"), "planned"),
         (("show", "nonsense-topic"), "unknown topic"),
-        (("hint", "transformer"), "planned"),
+        (("hint", "gpt"), "planned"),
         (("check", THEORY.id, "--file", "/nonexistent/file.py"), "no such file"),
         (("check", THEORY.id, "--file", "/tmp"), "is a folder"),
         (("check", THEORY.id, "--file", __file__.replace(".py", ".txt")), "no such file"),
