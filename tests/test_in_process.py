@@ -92,3 +92,21 @@ def test_a_prestarted_worker_for_another_grading_is_stopped_not_used(tmp_path: P
     again = prestart._waiting[1]
     assert prestart.take(topic, stub.resolve(), (), 10.0) is again
     again.close()
+
+
+def test_ctrl_c_during_an_in_process_grading_is_an_interrupt_not_a_broken_grader():
+    """`nnfs watch` stopped mid-grading must say 'Stopped watching', not 'failed to run'.
+
+    pytest.main swallows KeyboardInterrupt and returns 2, the code it also gives for
+    collection errors; a CI run showed the interrupt reported as a broken grader.
+    """
+    topic = load_catalog().get(TOPIC)
+
+    def ctrl_c(_event):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        grade(topic, topic.solution_path, in_process=True, on_progress=ctrl_c)
+    assert prestart._waiting is None
+    again = grade(topic, topic.solution_path, in_process=True)
+    assert again.tests and all(t.passed for t in again.tests)

@@ -114,6 +114,15 @@ def _run_child(
     return proc.returncode, b"".join(output).decode("utf-8", "replace"), payload
 
 
+class _CtrlC:
+    """Remembers whether pytest.main swallowed a KeyboardInterrupt."""
+
+    seen = False
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.seen = True
+
+
 def _run_in_process(
     args: list[str], on_event: Callable[[dict], None] | None
 ) -> tuple[int, str, dict | None]:
@@ -128,6 +137,7 @@ def _run_in_process(
     from nnfs_cli.grading import plugin
 
     out = io.StringIO()
+    ctrl_c = _CtrlC()
     saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # installed plugins cost start-up
     plugin.in_process_channel.clear()
@@ -141,7 +151,7 @@ def _run_in_process(
             np.printoptions(**_NUMPY_PRINT),
         ):
             warnings.resetwarnings()
-            code = int(pytest.main([*args, "-p", "no:terminal"]))
+            code = int(pytest.main([*args, "-p", "no:terminal"], plugins=[ctrl_c]))
     finally:
         if saved is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
@@ -149,6 +159,10 @@ def _run_in_process(
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
     payload = plugin.in_process_channel.get("result")
     plugin.in_process_channel.clear()
+    if ctrl_c.seen:
+        # pytest swallows Ctrl-C (exit 2, as for collection errors); the caller (watch, a
+        # kernel) must see the learner's interrupt, not a grader that failed to run
+        raise KeyboardInterrupt
     return code, out.getvalue(), payload
 
 
