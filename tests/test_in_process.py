@@ -110,3 +110,22 @@ def test_ctrl_c_during_an_in_process_grading_is_an_interrupt_not_a_broken_grader
     assert prestart._waiting is None
     again = grade(topic, topic.solution_path, in_process=True)
     assert again.tests and all(t.passed for t in again.tests)
+
+
+def test_a_graders_module_state_does_not_outlive_its_grading(tmp_path: Path):
+    """The optimizers grader caches the learner's convergence curves in a module global.
+
+    Kept in sys.modules, a stub graded after the reference in one process (a watch session,
+    a kernel) reused the reference's curves and scored 4.
+    """
+    import sys
+
+    topic = load_catalog().get("optimizers")
+    graders = topic.grader_path.resolve().parents[1]
+    ref = grade(topic, topic.solution_path, in_process=True)
+    assert sum(t.points for t in ref.tests) == sum(t.max_points for t in ref.tests)
+    stub = grade(topic, topic.exercise_path, in_process=True)
+    assert sum(t.points for t in stub.tests) == 0, [t.name for t in stub.tests if t.passed]
+    left = [n for n, m in sys.modules.items()
+            if getattr(m, "__file__", None) and Path(m.__file__).resolve().is_relative_to(graders)]  # fmt: skip
+    assert left == []

@@ -114,6 +114,26 @@ def _run_child(
     return proc.returncode, b"".join(output).decode("utf-8", "replace"), payload
 
 
+def _forget_graders(before: set[str], graders: Path) -> None:
+    """Drop the grader modules this grading imported, so the next one imports them afresh.
+
+    Every grader module goes, also one imported before this grading (its state would be
+    reused too). A grader may keep module-level state (the optimizers grader caches the learner's
+    convergence curves): kept in sys.modules, a second grading in the same process
+    (`nnfs watch`, a notebook kernel) saw the first one's results, and a stub scored 4.
+    """
+    dropped = []
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None)
+        if origin and Path(origin).resolve().is_relative_to(graders):
+            dropped.append(name)
+    for name in set(sys.modules) - before:  # the namespace packages pytest made above them
+        if any(d.startswith(name + ".") for d in dropped):
+            dropped.append(name)
+    for name in dropped:
+        sys.modules.pop(name, None)
+
+
 class _CtrlC:
     """Remembers whether pytest.main swallowed a KeyboardInterrupt."""
 
@@ -138,6 +158,7 @@ def _run_in_process(
 
     out = io.StringIO()
     ctrl_c = _CtrlC()
+    before, graders = set(sys.modules), Path(args[0]).resolve().parents[1]
     saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # installed plugins cost start-up
     plugin.in_process_channel.clear()
@@ -157,6 +178,7 @@ def _run_in_process(
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+        _forget_graders(before, graders)
     payload = plugin.in_process_channel.get("result")
     plugin.in_process_channel.clear()
     if ctrl_c.seen:
