@@ -1,4 +1,9 @@
-"""Grading helpers for the tests: grade the reference, the stub, a known bug, a file."""
+"""Grading helpers for the tests: grade the reference, the stub, a known bug, a file.
+
+Gradings run in this (warm) process, as a notebook kernel or `nnfs watch` runs them: the
+learner's code still runs in its sandbox worker, and the suite saves a Python start-up and
+a torch import per grading (about 450 of them).
+"""
 
 from __future__ import annotations
 
@@ -32,19 +37,19 @@ def alternatives() -> list[tuple[Topic, Path]]:
 
 @cache
 def grade_reference(topic: Topic) -> Result:
-    return grade(topic, topic.solution_path)
+    return grade(topic, topic.solution_path, in_process=True)
 
 
 @cache
 def grade_stub(topic: Topic) -> Result:
-    return grade(topic, topic.exercise_path)
+    return grade(topic, topic.exercise_path, in_process=True)
 
 
 def grade_source(topic: Topic, source: str) -> Result:
     with tempfile.TemporaryDirectory() as d:
         path = Path(d, topic.relpath.name)
         path.write_text(source, encoding="utf-8")
-        return grade(topic, path)
+        return grade(topic, path, in_process=True)
 
 
 @cache
