@@ -323,13 +323,14 @@ def equivalents(topic: Topic) -> dict[str, str]:
     return dict(getattr(module, "EQUIVALENT", {}))
 
 
-def _judge(topic: Topic, mutant: Mutant) -> str:
+def _judge(topic: Topic, mutant: Mutant, in_process: bool = False) -> str:
     """killed | survived | timeout"""
     with tempfile.TemporaryDirectory(prefix="nnfs-mutant-") as d:
         path = Path(d, topic.relpath.name)
         path.write_text(mutant.source, encoding="utf-8")
         try:
-            result = grade(topic, path, call_timeout=5.0, run_timeout=120.0, exit_first=True)
+            result = grade(topic, path, call_timeout=5.0, run_timeout=120.0, exit_first=True,
+                           in_process=in_process)  # fmt: skip
         except NnfsError:
             return "killed"
     if result.error:
@@ -372,7 +373,14 @@ def audit(
     report.equivalent = {m.id: declared[m.id] for m in all_mutants if m.id in declared}
     judged = [m for m in all_mutants if m.id not in declared]
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-        for mutant, verdict in zip(judged, pool.map(lambda m: _judge(topic, m), judged)):
+        # one worker: grade in this process (pytest.main wants the main thread), saving a
+        # Python start-up and a torch import per mutant; the mutant still runs sandboxed
+        verdicts = (
+            map(lambda m: _judge(topic, m, in_process=True), judged)
+            if workers == 1
+            else pool.map(lambda m: _judge(topic, m), judged)
+        )
+        for mutant, verdict in zip(judged, verdicts):
             if verdict == "killed":
                 report.killed += 1
             elif verdict == "timeout":

@@ -6,6 +6,29 @@ from nnfs_cli.catalog import load_catalog
 
 os.environ.setdefault("NO_COLOR", "1")
 
+# Files whose tests share one worker (their module fixtures build a graded class once,
+# and two nbgrader batches at once would fight over 2 cores). pytest 9.2 drops the nodeid
+# suffix xdist's `--dist loadgroup` relies on (pytest-xdist issue 1386): the class was
+# built twice, 4.5 minutes of a CI run, so the grouping is by file here.
+WORKER_GROUPS = {
+    "tests/test_nbgrader.py": "nbgrader",
+    "tests/test_course_faults.py": "nbgrader",
+}
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # a hook only pytest-xdist defines
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ByFile(LoadGroupScheduling):
+        """loadgroup, with the groups above; every other test is scheduled on its own."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            group = WORKER_GROUPS.get(nodeid.split("::")[0])
+            return group or super()._split_scope(nodeid)
+
+    return ByFile(config, log)
+
 
 @pytest.fixture(scope="session")
 def catalog():

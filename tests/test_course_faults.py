@@ -22,7 +22,7 @@ from nnfs_cli.catalog import load_catalog
 from nnfs_cli.course import build, gradebook, tools
 from tests.nbgrader_helpers import make_class
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
+pytestmark = [pytest.mark.slow]  # one worker for the file: tests/conftest.py WORKER_GROUPS
 pytest.importorskip("nbgrader")
 psutil = pytest.importorskip("psutil")  # comes with dask.distributed
 

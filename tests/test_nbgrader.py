@@ -23,7 +23,7 @@ from nnfs_cli.notebooks import chunks
 from tests.cli_helpers import nnfs
 from tests.nbgrader_helpers import add_cell, submit
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("nbgrader")]
+pytestmark = [pytest.mark.slow]  # one worker for the file: tests/conftest.py WORKER_GROUPS
 pytest.importorskip("nbgrader")
 pytest.importorskip("distributed")
 
