@@ -564,6 +564,46 @@ def calls_in_function(source: str, function: str) -> dict[str, int]:
     return {name: line for name, (line, _) in _call_sites(source, function).items()}
 
 
+def assert_does_the_work(
+    fn, args: tuple, *, at_least: int, forbidden: Iterable[str], why: str, on: str = "", hint: str = ""
+):
+    """From-scratch integrity at run time: calling `fn` (a learner function) on `args` runs
+    at least `at_least` lines of the learner's own code and calls none of `forbidden`.
+
+    The name check (assert_not_using) reads the source; this one watches the call, so a
+    routine reached by `getattr(np, "mat" + "mul")` or a product done in one line between
+    loops that do nothing is caught too. Names match by a dotted part: "linalg" catches
+    every np.linalg routine, "dot" catches np.dot and ndarray.dot. Returns the result.
+    """
+    result, trace = fn.traced(*args)
+    if trace is None:
+        raise fail(
+            f"{fn.name}: the run-time record of the call was missing",
+            "which lines of your file ran and which routines it called",
+            on=on,
+            hint="the worker answered without it; run the check again",
+        )
+    for called in trace["called"]:
+        parts = called.split(".")
+        for bad in forbidden:
+            if bad in parts:
+                raise fail(
+                    f"{fn.name}: called {called} while it ran",
+                    f"{fn.name} must not call {bad} (watched at run time)",
+                    on=on,
+                    hint=why,
+                )
+    if trace["lines"] < at_least:
+        raise fail(
+            f"{fn.name}: only {trace['lines']} lines of your code ran for this input",
+            f"at least {at_least} (one per scalar step of the loops) when the work is done by "
+            "your own Python loops",
+            on=on,
+            hint=hint or why,
+        )
+    return result
+
+
 def assert_not_using(source: str, function: str, forbidden: Iterable[str], why: str) -> None:
     """From-scratch integrity for one function: none of `forbidden` is called inside it, nor
     inside the module's own helpers it calls.

@@ -15,6 +15,7 @@ from nnfs_cli.checks import (
     FLOAT32_ATOL,
     FLOAT32_RTOL,
     assert_close,
+    assert_does_the_work,
     assert_not_using,
     assert_shape,
     assert_true,
@@ -328,6 +329,15 @@ def test_matmul_loops_is_written_with_loops(learner, learner_source):
         "matmul_loops (or a helper it calls) must contain for/while loops or comprehensions",
         hint="loop over i in range(n), j in range(m) and p in range(k)",
     )
+    # the same rule watched at run time: a product reached by a computed name, or loops
+    # that do nothing around one, shows up here; n*m*k scalar steps run as lines of yours
+    A, B = normal_pair(4, 7, 5, seed=1)
+    assert_does_the_work(
+        learner.matmul_loops, (A, B), at_least=4 * 7 * 5,
+        forbidden=[p for p in LIBRARY_PRODUCTS if p != "@"] + ["linalg"],
+        why=why, on=describe(A=A, B=B),
+        hint="each of the n*m*k products A[i, p] * B[p, j] is a step of your innermost loop",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------

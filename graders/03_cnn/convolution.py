@@ -19,6 +19,7 @@ from nnfs_cli.checks import (
     as_tuple,
     assert_backward,
     assert_close,
+    assert_does_the_work,
     assert_gradient,
     assert_not_using,
     assert_shape,
@@ -227,7 +228,7 @@ NAIVE_FORBIDDEN = [
 
 
 @pytest.mark.part("conv2d_naive", points=1)
-def test_naive_is_written_with_loops(learner, learner_source):
+def test_naive_is_written_with_loops(learner, ref, learner_source):
     """conv2d_naive loops over the output and uses no matrix product, window view or library
     convolution (the docstring's rule)."""
     x, w, b, _ = conv_data(CASES["batch1_3x3"], seed=3)
@@ -240,6 +241,16 @@ def test_naive_is_written_with_loops(learner, learner_source):
         "conv2d_naive must loop over the output positions (for or while loops)",
         hint="for n, for o, for i, for j: take the window at (i*sh, j*sw) and multiply it with w[o]",
     )
+    # watched at run time too: one step of the loops per output number, no product or
+    # window view reached by a computed name
+    x, w, b, _ = conv_data(CASES["batch1_3x3"], seed=4)
+    out_size = int(np.prod(ref.conv2d_output_shape(x.shape, w.shape, (1, 1), (0, 0), (1, 1))))
+    assert_does_the_work(
+        learner.conv2d_naive, (x, w, b, (1, 1), (0, 0), (1, 1)), at_least=out_size,
+        forbidden=[f for f in NAIVE_FORBIDDEN if f not in ("@", "conv2d")], why=why,
+        on=describe(x=x, w=w, b=b) + ", stride (1, 1), padding (0, 0), dilation (1, 1)",
+        hint="for n, for o, for i, for j: one output number per step of the innermost loop",
+    )  # fmt: skip
 
 
 @pytest.mark.part("conv2d", points=0.5)

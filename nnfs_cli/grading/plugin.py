@@ -182,7 +182,18 @@ class LearnerFunction:
         return LearnerFunction(self._sandbox, self._name, seconds)
 
     def __call__(self, *args, **kwargs):
-        result = self._sandbox.call(self._name, args, kwargs, self._timeout)
+        return self._record(self._sandbox.call(self._name, args, kwargs, self._timeout), args, kwargs)
+
+    def traced(self, *args, **kwargs) -> tuple[object, dict | None]:
+        """(result, what the call did at run time: lines of the submission run, routines called)."""
+        result = self._sandbox.call(self._name, args, kwargs, self._timeout, trace=True)
+        return self._record(result, args, kwargs), self._sandbox.last_trace
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _record(self, result, args, kwargs):
         if _state is not None and _state.current is not None:
             _state.current.append((self._name, copy.deepcopy(args), copy.deepcopy(kwargs), result))
         return result

@@ -96,6 +96,16 @@ def sweep_temp_folders() -> None:
             shutil.rmtree(entry.path, ignore_errors=True)
 
 
+def _trace(raw: object) -> dict | None:
+    """The worker's run-time record, checked as the hostile input it may be."""
+    if not isinstance(raw, dict):
+        return None
+    lines, called = raw.get("lines"), raw.get("called")
+    if not isinstance(lines, int) or not isinstance(called, list):
+        return None
+    return {"lines": lines, "called": [clean(c, 200) for c in called[:200] if isinstance(c, str)]}
+
+
 class LearnerError(Exception):
     """Learner code did not produce a usable result. `str()` is the learner-facing sentence."""
 
@@ -213,6 +223,7 @@ class Sandbox:
         self.load_notes: list[str] = []  # notebook cells that raised, said once per grading
         self.printed_at_load = ""  # what the top level printed
         self.printed: list[tuple[str, str]] = []  # (function, what it printed) per call
+        self.last_trace: dict | None = None  # what the last traced call did (see call)
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -442,9 +453,18 @@ class Sandbox:
 
     # -- calling ----------------------------------------------------------------------
     def call(
-        self, name: str, args: tuple = (), kwargs: dict | None = None, timeout: float | None = None
+        self,
+        name: str,
+        args: tuple = (),
+        kwargs: dict | None = None,
+        timeout: float | None = None,
+        trace: bool = False,
     ):
-        """Call learner function `name` on (pickled copies of) args; return its result."""
+        """Call learner function `name` on (pickled copies of) args; return its result.
+
+        With `trace`, `self.last_trace` is then what the call did at run time: {"lines": lines
+        of the submission it ran, "called": library routines it called directly}.
+        """
         kwargs = kwargs or {}
         timeout = timeout or self.config.call_timeout
         if name in self._hung:
@@ -465,7 +485,8 @@ class Sandbox:
             self.on_call(shown)
         doing = f"running `{name}`"
         try:
-            write_frame(self._to, {"name": name, "args": tuple(args), "kwargs": kwargs})
+            write_frame(self._to, {"name": name, "args": tuple(args), "kwargs": kwargs,
+                                   **({"trace": True} if trace else {})})  # fmt: skip
         except OSError:  # the worker died while we were writing
             raise self._death(doing) from None
         started = time.perf_counter()
@@ -475,6 +496,7 @@ class Sandbox:
             self._hung[name] = str(e)
             raise
         self.last_call_seconds = time.perf_counter() - started
+        self.last_trace = _trace(reply.get("trace")) if trace else None
         if reply.get("printed"):
             self.printed.append((name, str(reply["printed"])))
         status = reply["status"]

@@ -278,6 +278,48 @@ def _load(init: dict) -> tuple[object, dict]:
     }
 
 
+class _Trace:
+    """What a call did at run time: lines of the learner's file it ran, library routines it called.
+
+    A from-scratch check by names alone is fooled by `getattr(np, "mat" + "mul")`; this
+    record is not (a loop exercise's work shows up as lines run, a product as a call). It
+    keeps an honest learner honest; like the call fence, it is not a security boundary.
+    """
+
+    def __init__(self, filename: str) -> None:
+        self.filename, self.lines, self.called = filename, 0, set()
+
+    def _local(self, frame, event, arg):
+        if event == "line":
+            self.lines += 1
+        return self._local
+
+    def _global(self, frame, event, arg):
+        if frame.f_code.co_filename == self.filename:
+            return self._local
+        back = frame.f_back  # a Python routine the learner's code called directly
+        if back is not None and back.f_code.co_filename == self.filename:
+            self.called.add(f"{frame.f_globals.get('__name__')}.{frame.f_code.co_name}")
+        return None
+
+    def _profile(self, frame, event, arg):
+        if event == "c_call" and frame.f_code.co_filename == self.filename:
+            owner = getattr(arg, "__module__", None) or type(getattr(arg, "__self__", None)).__name__
+            self.called.add(f"{owner}.{getattr(arg, '__qualname__', '?')}")
+
+    def __enter__(self):
+        sys.setprofile(self._profile)
+        sys.settrace(self._global)
+        return self
+
+    def __exit__(self, *exc):
+        sys.settrace(None)
+        sys.setprofile(None)
+
+    def record(self) -> dict:
+        return {"lines": self.lines, "called": sorted(self.called)[:200]}
+
+
 def _call(module: object, request: dict, filename: str) -> dict:
     import contextlib
 
@@ -287,8 +329,9 @@ def _call(module: object, request: dict, filename: str) -> dict:
     args, kwargs = request["args"], request["kwargs"]
     snaps = _snapshot(fn, args, kwargs)
     printed = _Printed()
+    trace = _Trace(filename) if request.get("trace") else contextlib.nullcontext()
     try:
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), trace:
             result = fn(*args, **kwargs)
     except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
         frames = _learner_frames(e.__traceback__, filename)
@@ -307,6 +350,7 @@ def _call(module: object, request: dict, filename: str) -> dict:
             "result": _plain(result),
             "mutated": mutated,
             "printed": printed.text(),
+            **({"trace": trace.record()} if isinstance(trace, _Trace) else {}),
         }
     except TypeError as e:
         return {"status": "badresult", "message": f"returned {e}, which is not plain data",
