@@ -3,11 +3,12 @@
 Runs the real `nnfs watch perceptron-theory` (a NumPy topic) in a child process, then
 saves a wrong and a right solution in turn and times each save until the verdict is
 printed. The first verdict (start-up) is not counted: watch is long-lived and keeps its
-grader warm. Usage: python benchmarks/watch_latency.py [ROUNDS]
+grader warm. Usage: python benchmarks/watch_latency.py [--rounds N]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -23,7 +24,9 @@ from nnfs_cli.catalog import load_catalog
 def main(rounds: int = 6) -> None:
     topic = load_catalog().get("perceptron-theory")
     right = topic.solution_path.read_text(encoding="utf-8")
-    wrong = right.replace("return s * (1 - s)", "return z * (1 - z)")
+    wrong = right.replace("return s * sigmoid(-np.asarray(z))", "return z * (1 - z)")
+    if wrong == right:
+        sys.exit("error: the reference's sigmoid_grad changed; update the wrong version here")
     with tempfile.TemporaryDirectory() as tmp:
         ws = Path(tmp, "ws")
         nnfs = [sys.executable, "-m", "nnfs_cli"]
@@ -61,4 +64,6 @@ def main(rounds: int = 6) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 6)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=6, help="saves to time (default 6)")
+    main(parser.parse_args().rounds)
