@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from nnfs_cli.milestones import Outcome
-from nnfs_cli.milestones.glue import as_float, softmax_cross_entropy
 from nnfs_cli.milestones.digits import TARGET as MLP_TARGET
 from nnfs_cli.milestones.digits import _split, _unflatten
+from nnfs_cli.milestones.glue import as_float, softmax_cross_entropy
 
 FILTERS, EPOCHS, BATCH, LR = 16, 15, 128, 1e-2
 SETTLE = 10  # from this epoch on, lr / 10: Adam at 1e-2 keeps jumping between good minima
