@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nnfs_cli.catalog import load_catalog
+from nnfs_cli.milestones import load_milestones
 from tests.cli_helpers import json_out, nnfs, write_learner_file
 
 CATALOG = load_catalog()
@@ -17,7 +18,8 @@ def ws(tmp_path):
     return root
 
 
-MILESTONE_TOPICS = ("perceptron", "perceptron-theory", "forward-propagation", "backprop", "optimizers", "bptt", "lstm")
+MILESTONES = load_milestones()
+MILESTONE_TOPICS = tuple(dict.fromkeys(tid for m in MILESTONES for tid in m.topics))
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ def test_milestones_are_listed_and_need_the_learners_files(ws):
     assert r.exit_code == 2 and "nnfs start forward-propagation" in r.stderr
 
 
-@pytest.mark.parametrize("name", ["perceptron-separates", "xor", "digits-mlp", "lstm-remembers"])
+@pytest.mark.parametrize("name", [m.id for m in MILESTONES])
 def test_a_milestone_runs_the_learners_code_draws_and_is_recorded(solved_ws, name):
     r = nnfs("milestone", name, "-w", str(solved_ws))
     assert r.exit_code == 0, r.stdout + r.stderr

@@ -61,6 +61,10 @@ class _Functions:
     def __init__(self, sandbox, timeout: float) -> None:
         self._sandbox, self._timeout = sandbox, timeout
 
+    def with_timeout(self, seconds: float) -> _Functions:
+        """The same functions with a longer limit per call (a training loop)."""
+        return _Functions(self._sandbox, seconds)
+
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)

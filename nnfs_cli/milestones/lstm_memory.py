@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnfs_cli.milestones import Outcome
+from nnfs_cli.milestones.glue import as_float, softmax_cross_entropy
 
 T, K, HIDDEN, BATCH, STEPS = 30, 4, 16, 64, 250
 TARGET = 0.95
@@ -29,14 +30,6 @@ def _sequences(rng, n: int):
     later = rng.integers(0, K, (n, T - 1))
     x[np.arange(n)[:, None], np.arange(1, T)[None], later] = 1
     return x, first
-
-
-def _cross_entropy(logits, y):
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    d = p.copy()
-    d[np.arange(len(y)), y] -= 1
-    return float(-np.log(p[np.arange(len(y)), y]).mean()), d / len(y)
 
 
 class _Adam:
@@ -67,12 +60,8 @@ def _init(rng, gates: int) -> dict:
     return p
 
 
-def _f(a) -> np.ndarray:
-    return np.asarray(a, dtype=float)
-
-
 def _rnn_last(bptt, p, x):
-    hs = _f(bptt.rnn_forward(x, np.zeros((len(x), HIDDEN)), p["Wx"], p["Wh"], p["b"]))
+    hs = as_float(bptt.rnn_forward(x, np.zeros((len(x), HIDDEN)), p["Wx"], p["Wh"], p["b"]))
     return hs[:, -1], hs
 
 
@@ -81,7 +70,7 @@ def _lstm_last(lstm, p, x):
     steps = []
     for t in range(T):
         steps.append((x[:, t], h, c))
-        h, c = (_f(a) for a in lstm.lstm_cell_forward(x[:, t], h, c, p["Wx"], p["Wh"], p["b"]))
+        h, c = (as_float(a) for a in lstm.lstm_cell_forward(x[:, t], h, c, p["Wx"], p["Wh"], p["b"]))
     return h, steps
 
 
@@ -92,7 +81,7 @@ def _train(kind: str, code, seed: int = SEED):
     for _ in range(STEPS):
         x, y = _sequences(rng, BATCH)
         last, memo = _lstm_last(lstm, p, x) if lstm else _rnn_last(bptt, p, x)
-        loss, dlogits = _cross_entropy(last @ p["Wy"] + p["by"], y)
+        loss, dlogits = softmax_cross_entropy(last @ p["Wy"] + p["by"], y)
         losses.append(loss)
         g = {"Wy": last.T @ dlogits, "by": dlogits.sum(axis=0)}
         dh = dlogits @ p["Wy"].T
@@ -100,20 +89,20 @@ def _train(kind: str, code, seed: int = SEED):
             dhs = np.zeros_like(memo)
             dhs[:, -1] = dh
             _, _, g["Wx"], g["Wh"], g["b"] = (
-                _f(a) for a in bptt.rnn_backward(dhs, x, np.zeros_like(dh), memo, p["Wx"], p["Wh"])
+                as_float(a) for a in bptt.rnn_backward(dhs, x, np.zeros_like(dh), memo, p["Wx"], p["Wh"])
             )
         else:
             dc, g["Wx"], g["Wh"], g["b"] = np.zeros_like(dh), 0.0, 0.0, 0.0
             for xt, h_prev, c_prev in reversed(memo):
                 _, dh, dc, dWx, dWh, db = (
-                    _f(a)
+                    as_float(a)
                     for a in lstm.lstm_cell_backward(
                         dh, dc, xt, h_prev, c_prev, p["Wx"], p["Wh"], p["b"]
                     )
                 )
                 g["Wx"], g["Wh"], g["b"] = g["Wx"] + dWx, g["Wh"] + dWh, g["b"] + db
         clipped, _ = bptt.clip_grad_norm(g, 1.0)
-        adam.step(p, {k: _f(v) for k, v in clipped.items()})
+        adam.step(p, {k: as_float(v) for k, v in clipped.items()})
     x, y = _sequences(np.random.default_rng(1000 + seed), 512)
     last, _ = _lstm_last(lstm, p, x) if lstm else _rnn_last(bptt, p, x)
     accuracy = float(np.mean(np.argmax(last @ p["Wy"] + p["by"], axis=1) == y))

@@ -1,8 +1,9 @@
 """A correct transformer in another style: the positional encoding and the layer norm's
 statistics with loops, a NumPy-only layer norm (np.var) with a separate torch one for the
 blocks, the backward as sums over d, attention with per-head weight slices and einsum, and
-torch's softmax with the fully masked rows zeroed by a where; the model trained in float32
-with a hand-written Adam and log_softmax for the loss."""
+torch's softmax with the fully masked rows zeroed by a where; the given initialisation
+restyled as a table of draws; the model trained in float32 with a hand-written Adam,
+torch.autograd.grad and log_softmax for the loss."""
 
 import math
 
@@ -118,40 +119,32 @@ def transformer_forward(p, src, tgt_in, n_heads, n_layers):
     return torch.einsum("ntd,dv->ntv", _ln_t(y, t["dec_ln_gamma"], t["dec_ln_beta"]), t["W_out"]) + t["b_out"]
 
 
-def init_transformer(
-    vocab_size: int, d_model: int, d_ff: int, n_layers: int, seed: int
-) -> dict[str, np.ndarray]:
-    """Given: the parameters of the model, float64, seeded; every name the model uses.
-
-    "src_embed", "tgt_embed" (V, d); "enc{l}_" + encoder_block's names and "dec{l}_" +
-    decoder_block's names for l < n_layers; "enc_ln_gamma", "enc_ln_beta", "dec_ln_gamma",
-    "dec_ln_beta" (d,); "W_out" (d, V), "b_out" (V,). Linear weights ~ N(0, 1/fan_in),
-    biases 0, gammas 1, betas 0, embeddings ~ N(0, 1).
-    """
+def init_transformer(vocab_size, d_model, d_ff, n_layers, seed):
+    """The given initialisation rewritten as a table: every random weight in the order the
+    given one draws it (a learner may restyle a given function; the draws must match)."""
     rng = np.random.default_rng(seed)
     d = d_model
-
-    def linear(prefix, names, fan_in, fan_out):  # "Wq" -> "Wq" and its bias "bq"
-        p = {}
-        for w in names:
-            p[prefix + w] = rng.normal(scale=fan_in**-0.5, size=(fan_in, fan_out))
-            p[prefix + w.replace("W", "b", 1)] = np.zeros(fan_out)
-        return p
-
-    def norm(prefix):
-        return {f"{prefix}gamma": np.ones(d), f"{prefix}beta": np.zeros(d)}
-
-    def ffn(prefix):
-        return linear(prefix + "ffn_", ["W1"], d, d_ff) | linear(prefix + "ffn_", ["W2"], d_ff, d)
-
-    qkvo = ["Wq", "Wk", "Wv", "Wo"]
-    p = {"src_embed": rng.normal(size=(vocab_size, d)), "tgt_embed": rng.normal(size=(vocab_size, d))}
+    drawn = [("src_embed", (vocab_size, d)), ("tgt_embed", (vocab_size, d))]
+    norms = []
     for layer in range(n_layers):
         e, c = f"enc{layer}_", f"dec{layer}_"
-        p |= norm(e + "ln1_") | linear(e + "attn_", qkvo, d, d) | norm(e + "ln2_") | ffn(e)
-        p |= norm(c + "ln1_") | linear(c + "self_", qkvo, d, d) | norm(c + "ln2_")
-        p |= linear(c + "cross_", qkvo, d, d) | norm(c + "ln3_") | ffn(c)
-    return p | norm("enc_ln_") | norm("dec_ln_") | linear("", ["W_out"], d, vocab_size)
+        drawn += [(f"{e}attn_W{n}", (d, d)) for n in "qkvo"]
+        drawn += [(f"{e}ffn_W1", (d, d_ff)), (f"{e}ffn_W2", (d_ff, d))]
+        drawn += [(f"{c}{kind}_W{n}", (d, d)) for kind in ("self", "cross") for n in "qkvo"]
+        drawn += [(f"{c}ffn_W1", (d, d_ff)), (f"{c}ffn_W2", (d_ff, d))]
+        norms += [e + "ln1_", e + "ln2_", c + "ln1_", c + "ln2_", c + "ln3_"]
+    drawn.append(("W_out", (d, vocab_size)))
+    p = {}
+    for name, shape in drawn:
+        z = rng.standard_normal(shape)
+        if name.endswith("_embed"):
+            p[name] = z
+        else:  # N(0, 1/fan_in) and a zero bias named like the weight, its last W -> b
+            p[name] = z * shape[0] ** -0.5
+            p["b".join(name.rsplit("W", 1))] = np.zeros(shape[1])
+    for prefix in norms + ["enc_ln_", "dec_ln_"]:
+        p[prefix + "gamma"], p[prefix + "beta"] = np.ones(d), np.zeros(d)
+    return p
 
 
 def train_transformer(src, tgt, vocab_size, d_model, n_heads, d_ff, n_layers, steps, lr, seed):
