@@ -85,6 +85,7 @@ def watch_loop(ws: Workspace, topic: Topic | None, call_timeout: float = 10.0) -
     current = (topic, ws.current_file(topic)) if topic else _latest(ws)
     if current is None or current[1] is None:
         raise NnfsError("no exercise in this workspace yet: run `nnfs next` first")
+    graded_mtime = current[1].stat().st_mtime_ns
     _grade_and_show(ws, current[0], current[1], call_timeout)
     stop = threading.Event()
     follow = _Follow(topic)
@@ -92,7 +93,14 @@ def watch_loop(ws: Workspace, topic: Topic | None, call_timeout: float = 10.0) -
         threading.Thread(target=_keys, args=(ws, stop, follow), daemon=True).start()
     try:
         for changes in watch(ws.root, watch_filter=lambda _c, p: p.endswith((".py", ".ipynb")) and "/.nnfs/" not in p,
-                             debounce=300, step=100, rust_timeout=0, yield_on_timeout=False):  # fmt: skip
+                             debounce=300, step=100, rust_timeout=200, yield_on_timeout=True):  # fmt: skip
+            if graded_mtime is not None:
+                # the watcher runs from here on; a save made while the first grading ran
+                # (before it started) would otherwise wait for the next one
+                first, graded_mtime = graded_mtime, None
+                seen = current[1] in {Path(p) for _, p in changes}
+                if not seen and current[1].is_file() and current[1].stat().st_mtime_ns != first:
+                    _grade_and_show(ws, current[0], current[1], call_timeout)
             for path in sorted({Path(p) for _, p in changes}):
                 if not path.is_file():
                     continue  # mid-save: the editor removed and will recreate it

@@ -200,3 +200,42 @@ def test_plot_draws_what_check_drew(ws):
     assert r.exit_code == 0 and "figure:" in r.stdout and "gradient descent on XOR" in r.stdout
     r = nnfs("plot", "perceptron", "--solution", "-w", str(ws))
     assert "your boundary" in r.stdout and "┤" in r.stdout  # a terminal plot, not only a path
+
+
+def test_a_save_made_while_the_first_grading_runs_is_graded(ws, monkeypatch):
+    """The watcher starts after the first verdict; a save made before it did was lost
+    (a CI run under load waited 60 s for a verdict that never came)."""
+    import threading
+    import time
+
+    from nnfs_cli import watch as watch_module
+    from nnfs_cli.workspace import Workspace
+
+    assert nnfs("start", THEORY.id, "-w", str(ws)).exit_code == 0
+    solution = THEORY.solution_path.read_text(encoding="utf-8")
+    graded: list[str] = []
+
+    def grade_and_show(_ws, _topic, path, _timeout):
+        graded.append(path.read_text(encoding="utf-8"))
+        if len(graded) == 1:
+            time.sleep(0.05)
+            path.write_text(solution, encoding="utf-8")  # saved while the first grading runs
+        return True
+
+    real_watch = watch_module.watch
+
+    def three_rounds(*args, **kwargs):
+        give_up = threading.Event()  # a watcher that never yields must not hang the suite
+        timer = threading.Timer(20, give_up.set)
+        timer.daemon = True
+        timer.start()
+        for i, changes in enumerate(real_watch(*args, **kwargs, stop_event=give_up)):
+            yield changes
+            if i == 2:
+                timer.cancel()
+                raise KeyboardInterrupt  # the learner leaves with Ctrl-C
+
+    monkeypatch.setattr(watch_module, "_grade_and_show", grade_and_show)
+    monkeypatch.setattr(watch_module, "watch", three_rounds)
+    watch_module.watch_loop(Workspace(ws), THEORY)
+    assert len(graded) == 2 and graded[1] == solution
