@@ -28,11 +28,19 @@ def numerical_gradient(f, x, h=1e-5):
     KnownBug(
         # The forward difference's numerator over the central difference's 2h: the two
         # formulas of the lesson mixed (CS231n's gradient-check notes show both side by side),
-        # so every entry is about half the derivative.
-        name="one-sided-difference-over-2h",
+        # or the x - h e_i probe forgotten; every entry is about half the derivative.
+        name="forward-difference-over-2h",
         function="numerical_gradient",
-        hint="f(x + h e_i) - f(x) spans h, not 2h: take f(x + h e_i) - f(x - h e_i) over 2h (central), evaluating f at both x + h e_i and x - h e_i",
+        hint="f(x + h e_i) - f(x) spans h, not 2h: evaluate f at both x + h e_i and x - h e_i and divide their difference by 2h",
         code=edited(_NUMGRAD, ("x[i] = old - h\n", "x[i] = old\n")),
+    ),
+    KnownBug(
+        # The mirror slip: the x + h e_i probe forgotten, so the first
+        # evaluation is at x itself and (f(x) - f(x - h e_i)) / (2h) is half a derivative.
+        name="backward-difference-over-2h",
+        function="numerical_gradient",
+        hint="f(x) - f(x - h e_i) spans h, not 2h: set x[i] = old + h before the first evaluation, so the two probes are x + h e_i and x - h e_i",
+        code=edited(_NUMGRAD, ("x[i] = old + h\n", "x[i] = old\n")),
     ),
     KnownBug(
         # x[i] never put back after the two evaluations: every later coordinate is probed at a
