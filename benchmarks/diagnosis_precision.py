@@ -71,6 +71,8 @@ def consistent(diag: Diagnosis, mutant: Mutant, bugs: dict[str, str]) -> bool:
         return name.removeprefix("through-") == mutant.function
     if name in ANY_CODE or op == "swap-args":
         return True
+    if name == "float-as-index":  # a float where a whole number belongs: / for //, or a float constant
+        return (op == "arith" and what.endswith("->Div")) or op == "constant"
     fam = family(name)
     if name in INDEX and op in ("constant", "arith", "compare", "drop-term", "delete-update"):
         return True  # an index or a loop bound changed
