@@ -491,7 +491,8 @@ _ERROR_STORIES = (
         r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)",
         "index-out-of-range",
         "index {0} on axis {1} of size {2}: valid indices go from 0 to size - 1 (or -size to -1), so a loop range or an "
-        "index is off by one (or runs over the wrong axis)",
+        "index is off by one (or runs over the wrong axis), or the array was made too small (its size computed "
+        "from the wrong value)",
     ),
     (
         "IndexError",

@@ -240,6 +240,14 @@ def test_exception_stories(exc, detail, story):
         assert "{" not in d.hint  # every placeholder filled
 
 
+def test_index_out_of_range_also_tells_of_an_array_made_too_small():
+    # labels up to 2 index a (N, C) array built with C = y.min() + 1 = 1: nothing is off by
+    # one, the size is computed from the wrong value; the story must not claim only a bound
+    d = from_exception("IndexError", "index 2 is out of bounds for axis 1 with size 1")
+    assert d.name == "index-out-of-range"
+    assert "index 2 on axis 1 of size 1" in d.hint and "made too small" in d.hint
+
+
 # -------------------------------------------------------------------------- call stories
 
 
