@@ -478,7 +478,8 @@ _ERROR_STORIES = (
         r"could not broadcast input array from shape (\(.*?\)) into shape (\(.*?\))",
         "slice-size",
         "a slice assignment got a block of shape {0} for a slot of shape {1}: the source and "
-        "target slices must have the same length (an off-by-one in a start or a stop?)",
+        "target slices must have the same length (an off-by-one in a start or a stop, or an "
+        "edge case the slices cannot cover, such as a shift as large as the array, left unguarded?)",
     ),
     (
         "ValueError",

@@ -248,6 +248,16 @@ def test_index_out_of_range_also_tells_of_an_array_made_too_small():
     assert "index 2 on axis 1 of size 1" in d.hint and "made too small" in d.hint
 
 
+def test_slice_size_also_tells_of_an_unguarded_edge_case():
+    # a shift by the whole width gives slices 0:0 and 3:-3 of different lengths: no start or
+    # stop is off by one, the guard for the edge case is missing
+    d = from_exception(
+        "ValueError", "could not broadcast input array from shape (2,0,5) into shape (2,3,5)"
+    )
+    assert d.name == "slice-size"
+    assert "off-by-one" in d.hint and "edge case" in d.hint
+
+
 # -------------------------------------------------------------------------- call stories
 
 
