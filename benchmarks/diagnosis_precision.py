@@ -71,9 +71,15 @@ def consistent(diag: Diagnosis, mutant: Mutant, bugs: dict[str, str]) -> bool:
         return name.removeprefix("through-") == mutant.function
     if name in ANY_CODE or op == "swap-args":
         return True
+    if name == "float-as-index":  # a float where a whole number belongs: / for //, a float constant
+        return (op == "arith" and what.endswith("->Div")) or op == "constant"
     fam = family(name)
-    if name in INDEX and op in ("constant", "arith", "compare", "drop-term", "delete-update"):
-        return True  # an index or a loop bound changed
+    if name in INDEX and op in (
+        "constant", "arith", "compare", "boolean", "drop-term", "delete-update"
+    ):  # fmt: skip
+        return True  # an index, a loop bound or the guard of an edge case changed
+    if name == "index-out-of-range" and op == "sibling":
+        return True  # an index or a size computed with the wrong function (y.min() for y.max())
     if op == "drop-term":  # the dropped operand may be the one that carried the shape
         return fam in ("value", "where", "shape")
     if fam == "shape" and op in ("arith", "constant") and _builds_shapes(mutant):

@@ -478,7 +478,8 @@ _ERROR_STORIES = (
         r"could not broadcast input array from shape (\(.*?\)) into shape (\(.*?\))",
         "slice-size",
         "a slice assignment got a block of shape {0} for a slot of shape {1}: the source and "
-        "target slices must have the same length (an off-by-one in a start or a stop?)",
+        "target slices must have the same length (an off-by-one in a start or a stop, or an "
+        "edge case the slices cannot cover, such as a shift as large as the array, left unguarded?)",
     ),
     (
         "ValueError",
@@ -491,7 +492,8 @@ _ERROR_STORIES = (
         r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)",
         "index-out-of-range",
         "index {0} on axis {1} of size {2}: valid indices go from 0 to size - 1 (or -size to -1), so a loop range or an "
-        "index is off by one (or runs over the wrong axis)",
+        "index is off by one (or runs over the wrong axis), or the array was made too small (its size computed "
+        "from the wrong value)",
     ),
     (
         "IndexError",

@@ -240,6 +240,24 @@ def test_exception_stories(exc, detail, story):
         assert "{" not in d.hint  # every placeholder filled
 
 
+def test_index_out_of_range_also_tells_of_an_array_made_too_small():
+    # labels up to 2 index a (N, C) array built with C = y.min() + 1 = 1: nothing is off by
+    # one, the size is computed from the wrong value; the story must not claim only a bound
+    d = from_exception("IndexError", "index 2 is out of bounds for axis 1 with size 1")
+    assert d.name == "index-out-of-range"
+    assert "index 2 on axis 1 of size 1" in d.hint and "made too small" in d.hint
+
+
+def test_slice_size_also_tells_of_an_unguarded_edge_case():
+    # a shift by the whole width gives slices 0:0 and 3:-3 of different lengths: no start or
+    # stop is off by one, the guard for the edge case is missing
+    d = from_exception(
+        "ValueError", "could not broadcast input array from shape (2,0,5) into shape (2,3,5)"
+    )
+    assert d.name == "slice-size"
+    assert "off-by-one" in d.hint and "edge case" in d.hint
+
+
 # -------------------------------------------------------------------------- call stories
 
 

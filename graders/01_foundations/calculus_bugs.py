@@ -1,6 +1,9 @@
 """Known bugs of calculus: mistakes learners make, each a replaced function."""
 
-from nnfs_cli.grading.bugs import KnownBug
+from nnfs_cli.grading.bugs import KnownBug, edited, reference_function
+
+_NUMGRAD = reference_function(__file__, "numerical_gradient")
+_CHAIN = reference_function(__file__, "chain_rule_grad")
 
 BUGS = [
     KnownBug(
@@ -21,6 +24,23 @@ def numerical_gradient(f, x, h=1e-5):
         x[i] = old
     return grad
 """,
+    ),
+    KnownBug(
+        # The forward difference's numerator over the central difference's 2h: the two
+        # formulas of the lesson mixed (CS231n's gradient-check notes show both side by side),
+        # or the x - h e_i probe forgotten; every entry is about half the derivative.
+        name="forward-difference-over-2h",
+        function="numerical_gradient",
+        hint="f(x + h e_i) - f(x) spans h, not 2h: evaluate f at both x + h e_i and x - h e_i and divide their difference by 2h",
+        code=edited(_NUMGRAD, ("x[i] = old - h\n", "x[i] = old\n")),
+    ),
+    KnownBug(
+        # The mirror slip: the x + h e_i probe forgotten, so the first
+        # evaluation is at x itself and (f(x) - f(x - h e_i)) / (2h) is half a derivative.
+        name="backward-difference-over-2h",
+        function="numerical_gradient",
+        hint="f(x) - f(x - h e_i) spans h, not 2h: set x[i] = old + h before the first evaluation, so the two probes are x + h e_i and x - h e_i",
+        code=edited(_NUMGRAD, ("x[i] = old + h\n", "x[i] = old\n")),
     ),
     KnownBug(
         # x[i] never put back after the two evaluations: every later coordinate is probed at a
@@ -164,6 +184,15 @@ def chain_rule_grad(x, W):
     delta = 2 * a
     return W.T @ delta, np.outer(delta, x)
 """,
+    ),
+    KnownBug(
+        # d/da a^2 taken as a instead of 2a: the power rule's factor dropped (the most common
+        # slip when differentiating a squared term by hand, e.g. the 1/2 in 1/2 (y - t)^2 that
+        # usually cancels it is not there here).
+        name="chain-missing-square-factor",
+        function="chain_rule_grad",
+        hint="d/da a^2 = 2a: delta = 2a (1 - a^2), with the 2 from the square",
+        code=edited(_CHAIN, ("2 * a * (1 - a**2)", "a * (1 - a**2)")),
     ),
     KnownBug(
         # grad_W must have W's shape (M, D); outer(x, delta) has the transpose.

@@ -38,6 +38,23 @@ def predict(X, w, b):
         fails=("predict", "decision_grid"),
     ),
     KnownBug(
+        # The threshold form of the neuron: fire when w . x >= theta, i.e. step(w . x - theta)
+        # (McCulloch-Pitts, Rosenblatt; Rojas' "Neural Networks" ch. 3), with b read as theta.
+        name="predict-threshold-form",
+        function="predict",
+        kind="convention",
+        hint=(
+            "you used b as a threshold, step(X @ w - b) (the McCulloch-Pitts form w . x >= "
+            "theta); this exercise uses a bias, step(X @ w + b), i.e. b = -theta, so the "
+            "training rule b <- b + lr (y - y_hat) has the same form as the weights'"
+        ),
+        code=edited(
+            reference_function(__file__, "predict"),
+            ("np.asarray(w) + b", "np.asarray(w) - b"),
+        ),
+        fails=("predict", "decision_grid"),
+    ),
+    KnownBug(
         name="predict-without-bias",
         function="predict",
         hint="the score is X @ w + b: add the bias",
