@@ -43,8 +43,8 @@ BUGS = [
         fails=_CELL_FAILS,
     ),
     KnownBug(
-        # The 1997 LSTM (Hochreiter & Schmidhuber) has no forget gate: c = c_prev + i g. It
-        # is what older lecture notes and blog posts still write; Gers et al. (2000) added f.
+        # The 1997 LSTM (Hochreiter & Schmidhuber) has no forget gate: c = c_prev + i g;
+        # Gers et al. (2000) added f. Learners who read the original paper write this.
         name="lstm-no-forget-gate",
         kind="convention",
         function="lstm_cell_forward",
@@ -65,8 +65,8 @@ BUGS = [
     ),
     *(
         KnownBug(
-            # sigma'(a) = sigma (1 - sigma) written as sigma alone (the derivative of exp
-            # is exp): a classic slip in hand-written LSTM backward passes (CS231n forum).
+            # sigma'(a) = sigma (1 - sigma) written as sigma alone (as if the derivative
+            # were exp's, itself): a slip of hand-written LSTM backward passes.
             name=f"lstm-{gate}-gate-sigmoid-grad-missing-1-minus",
             function="lstm_cell_backward",
             hint=f"the {gate} gate is a sigmoid: its derivative is {gate} * (1 - {gate}), "
