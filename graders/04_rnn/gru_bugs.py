@@ -52,6 +52,30 @@ BUGS = [
         fails=_CELL_FAILS,
     ),
     KnownBug(
+        # sigmoid(v) written 1 / (1 + exp(v)): the minus in the exponent lost, so every gate
+        # is 1 - sigmoid (a common slip in from-scratch sigmoids; the reference's own form,
+        # 0.5 (1 + tanh(v / 2)), with the sign flipped is the same function).
+        name="gru-sigmoid-exponent-sign",
+        function="gru_cell",
+        hint="sigmoid(v) = 1 / (1 + exp(-v)) (a minus in the exponent): yours is 1 / (1 + exp(v)) "
+        "= 1 - sigmoid(v), so r and z are both flipped",
+        code=edited(_CELL, ("0.5 * (1 + np.tanh(0.5 * v))", "0.5 * (1 - np.tanh(0.5 * v))")),
+        fails=_CELL_FAILS,
+    ),
+    *(
+        KnownBug(
+            # The interpolation h' = (1 - z) n + z h_prev typed from memory with one gate
+            # only: a residual-like sum instead of a weighted average.
+            name=f"gru-interpolation-{side}-ungated",
+            function="gru_cell",
+            hint="h = (1 - z) * n + z * h_prev is a weighted average: both terms carry their gate "
+            f"(yours adds {side} without its factor)",
+            code=edited(_CELL, ("return (1 - z) * n + z * h_prev", f"return {wrong}")),
+            fails=_CELL_FAILS,
+        )
+        for side, wrong in (("n", "n + z * h_prev"), ("h_prev", "(1 - z) * n + h_prev"))
+    ),
+    KnownBug(
         # Both biases merged as for the LSTM: b_hn then escapes the reset gate.
         name="gru-candidate-biases-merged",
         function="gru_cell",

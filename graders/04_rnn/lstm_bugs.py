@@ -43,6 +43,54 @@ BUGS = [
         fails=_CELL_FAILS,
     ),
     KnownBug(
+        # The 1997 LSTM (Hochreiter & Schmidhuber) has no forget gate: c = c_prev + i g;
+        # Gers et al. (2000) added f. Learners who read the original paper write this.
+        name="lstm-no-forget-gate",
+        kind="convention",
+        function="lstm_cell_forward",
+        hint="this is the original 1997 LSTM, c = c_prev + i * g, with no forget gate; this "
+        "exercise (like PyTorch and every LSTM since Gers et al. 2000) gates the old cell state: "
+        "c = f * c_prev + i * g",
+        code=edited(_CELL, ("c = f * c_prev + i * g", "c = c_prev + i * g")),
+        fails=_CELL_FAILS,
+    ),
+    KnownBug(
+        # The backward recomputes the forward and drops f there (the forward itself is
+        # right): the cell state it differentiates through is not the one the forward made.
+        name="lstm-backward-cell-without-forget-gate",
+        function="lstm_cell_backward",
+        hint="recompute the cell state exactly as the forward does, c = f * c_prev + i * g "
+        "(the forget gate included): tanh(c) and dc_total depend on it",
+        code=edited(_BACK, ("c = f * c_prev + i * g", "c = c_prev + i * g")),
+    ),
+    *(
+        KnownBug(
+            # sigma'(a) = sigma (1 - sigma) written as sigma alone (as if the derivative
+            # were exp's, itself): a slip of hand-written LSTM backward passes.
+            name=f"lstm-{gate}-gate-sigmoid-grad-missing-1-minus",
+            function="lstm_cell_backward",
+            hint=f"the {gate} gate is a sigmoid: its derivative is {gate} * (1 - {gate}), "
+            f"so d{gate}'s pre-activation gradient is d{gate} * {gate} * (1 - {gate})",
+            code=edited(_BACK, (f"d{gate} * {gate} * (1 - {gate})", f"d{gate} * {gate}")),
+        )
+        for gate in ("i", "f", "o")
+    ),
+    KnownBug(
+        # The candidate's tanh' left out: dg passed straight to the pre-activation.
+        name="lstm-candidate-tanh-grad-missing",
+        function="lstm_cell_backward",
+        hint="g = tanh(a_g): its pre-activation gradient is dg * (1 - g**2)",
+        code=edited(_BACK, ("dg * (1 - g**2)", "dg")),
+    ),
+    KnownBug(
+        # tanh' = 1 + tanh**2: the derivative of tan (1 + tan**2) taken for tanh's
+        # (1 - tanh**2) - a sign slip between the two identities.
+        name="lstm-tanh-grad-plus-sign",
+        function="lstm_cell_backward",
+        hint="d/dc tanh(c) = 1 - tanh(c)**2 (a minus: 1 + tan**2 is the derivative of tan)",
+        code=edited(_BACK, ("dh * o * (1 - tc**2)", "dh * o * (1 + tc**2)")),
+    ),
+    KnownBug(
         # The input gate's gradient built with i where g belongs (dc * i for both).
         name="lstm-input-gate-grad-uses-i",
         function="lstm_cell_backward",

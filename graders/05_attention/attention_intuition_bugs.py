@@ -90,6 +90,22 @@ BUGS = [
         fails=("kernel_regression_backward", "fit_bandwidth"),
     ),
     KnownBug(
+        # The other half of the same Jacobian slip: dw - sum_j w dw, the outer factor w_i of
+        # d w_i / d s_j = w_i (delta_ij - w_j) forgotten.
+        name="krb-softmax-jacobian-missing-weights",
+        function="kernel_regression_backward",
+        hint="d w_i / d s_j = w_i (delta_ij - w_j): dscores = w * (dw - sum_j w * dw), the "
+        "leading w included",
+        code=edited(
+            _BACK,
+            (
+                "weights * (dweights - (weights * dweights).sum(axis=1, keepdims=True))",
+                "dweights - (weights * dweights).sum(axis=1, keepdims=True)",
+            ),
+        ),
+        fails=("kernel_regression_backward", "fit_bandwidth"),
+    ),
+    KnownBug(
         # dkeys copied from dqueries: (q - k) differentiates with opposite signs in q and k.
         name="krb-dkeys-sign",
         function="kernel_regression_backward",

@@ -33,6 +33,17 @@ BUGS = [
         fails=("positional_encoding", *_MODEL),
     ),
     KnownBug(
+        # The exp-log form div_term = exp(arange(0, d, 2) * -(log(10000) / d)) (the
+        # Annotated Transformer's) typed without its minus: the angles grow with the column
+        # instead of shrinking, pos * 10000^(2i/d) for pos / 10000^(2i/d).
+        name="pe-frequency-inverted",
+        function="positional_encoding",
+        hint="angle = p / 10000**(2i / d_model): divide by the power (in the exp-log form, "
+        "exp(2i * -(log(10000) / d_model)), mind the minus)",
+        code=edited(_PE, ("angles = pos / 10000", "angles = pos * 10000")),
+        fails=("positional_encoding", *_MODEL),
+    ),
+    KnownBug(
         # sin and cos swapped between the even and the odd columns.
         name="pe-cos-on-even-dims",
         function="positional_encoding",
@@ -228,6 +239,15 @@ BUGS = [
         function="decoder_block",
         hint="the decoder's self-attention takes causal_mask(T): position i may not see i + 1, ...",
         code=edited(_DEC, ("sa, n_heads, causal_mask(x.shape[1]))", "sa, n_heads)")),
+        fails=("decoder_block", *_MODEL),
+    ),
+    KnownBug(
+        # The FFN sublayer's residual forgotten: the block returns FFN(LN(x)) alone, so
+        # everything the attentions added is lost.
+        name="decoder-ffn-residual-missing",
+        function="decoder_block",
+        hint="every sublayer of a pre-LN block is residual, the FFN too: return x + FFN(LN3(x))",
+        code=edited(_DEC, ("    return x + feed_forward(h, p", "    return feed_forward(h, p")),
         fails=("decoder_block", *_MODEL),
     ),
     KnownBug(
