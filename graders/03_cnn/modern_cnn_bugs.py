@@ -198,6 +198,17 @@ BUGS = [
         why="'the skip passes the gradient unchanged' read too literally, past the ReLU",
     ),
     bug(
+        "residual-relu-derivative-one-at-zero",
+        "residual_block_backward",
+        "(z1 >= 0) takes ReLU's derivative at 0 to be 1, also a valid subgradient; this exercise "
+        "takes 0, as PyTorch does: use (z1 > 0)",
+        ("dh * (z1 > 0)", "dh * (z1 >= 0)"),
+        kind="convention",
+        why="(z >= 0) is written as often as (z > 0) in from-scratch backward passes "
+        "(pytorch/tutorials PR 269, uptake/numpynet PR 35); it shows where a ReLU output's "
+        "zeros meet a zero bias",
+    ),
+    bug(
         "projection-gradient-missing",
         "residual_block_backward",
         "the projection conv is trained too: dws = pointwise_conv_backward(dz, x, ws)[1]",
