@@ -298,6 +298,9 @@ _SYMMETRIC = (
     "np.maximum is symmetric in its arguments (only the sign of a zero can differ, and -0.0 == 0.0)"
 )
 EQUIVALENT = {
+    "count_macs/swap-args/swap first two arguments#1": "c_out * (c_in // g) equals "
+    "c_in * (c_out // g) whenever groups g divides both, which every valid conv requires "
+    "(torch raises otherwise): the MAC count is symmetric in c_in and c_out",
     "residual_block_forward/swap-args/swap first two arguments#0": _SYMMETRIC,
     "residual_block_forward/swap-args/swap first two arguments#4": _SYMMETRIC,
     "residual_block_backward/swap-args/swap first two arguments#1": _SYMMETRIC,
