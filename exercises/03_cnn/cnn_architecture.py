@@ -203,7 +203,8 @@ def cnn_loss(
     params: "W1" (F, C_in, 3, 3), "b1" (F,), "W2" (F*(H//2)*(W//2), C), "b2" (C,).
     Returns (loss, grads): the mean softmax cross-entropy, a number, and
     {"W1": ..., "b1": ..., "W2": ..., "b2": ...}, each of its parameter's shape.
-    Do not modify params.
+    The ReLU's derivative is 0 at z == 0 (as in PyTorch), and z == 0 exactly does happen:
+    a zero-padded patch of blank background under a zero bias. Do not modify params.
     """
     # YOUR CODE HERE
     raise NotImplementedError("cnn-architecture: implement cnn_loss")

@@ -214,7 +214,8 @@ def residual_block_backward(
     dout (N, C_out, H, W), x and params as in residual_block_forward. Returns a dict with
     "x" (shaped like x) and one entry per key of params, shaped like it ("w1", "b1", "w2",
     "b2", and "ws" for a projection shortcut). Recompute the forward pass inside; use
-    pointwise_conv_backward.
+    pointwise_conv_backward. ReLU's derivative is 0 at 0 (as in PyTorch): a block's input is
+    often a ReLU's output, whose zeros under a zero bias give z == 0 exactly.
     """
     # YOUR CODE HERE
     raise NotImplementedError("modern-cnn: implement residual_block_backward")

@@ -461,6 +461,25 @@ def test_cnn_loss_matches_finite_differences(learner, ref):
 
 
 @pytest.mark.part("cnn_loss", points=1)
+def test_cnn_loss_relu_derivative_is_zero_at_zero(learner, ref):
+    """Where a zero-padded patch of blank background meets a zero bias, z == 0 exactly: the
+    ReLU's derivative there is 0 (as in torch), so db1 equals torch.autograd's on raw digits."""
+    from nnfs_cli.data import load_digits
+
+    X, y = load_digits()
+    X, y = (X[:6] / 16).reshape(-1, 1, 8, 8), y[:6]  # raw pixels: the background is exactly 0
+    params = ref.init_cnn(np.random.default_rng(0), (1, 8, 8), 4, 10)  # b1 = 0, as training starts
+    z = ref.conv2d_forward(X, params["W1"], params["b1"], 1, 1)
+    on = cnn_on(X, y, params) + f" (raw digits / 16, init_cnn: {int((z == 0).sum())} of the {z.size} z are exactly 0)"
+    _, grads_t = torch_oracle(torch_cnn_loss(y), X, *params.values(), grad_of=range(1, 5))
+    _, grads = learner_cnn(learner, X, y, params)
+    expected = dict(zip(params, grads_t))
+    for k in ORDER:
+        assert_close(grads[k], expected[k], f"cnn_loss: gradient of {k} where z == 0 (vs torch.autograd)",
+                     on=on, batch=len(X), hint="the ReLU's derivative at z == 0 is 0 here: mask with (z > 0)")  # fmt: skip
+
+
+@pytest.mark.part("cnn_loss", points=1)
 def test_cnn_loss_float32(learner, ref):
     """float32 inputs give the loss and every gradient at float32 precision."""
     X, y, params = cnn_data(4, 1, 8, 8, 4, 10, seed=40)
@@ -497,6 +516,28 @@ def digits():
     X, y = load_digits()
     X = ((X - X.mean()) / X.std()).reshape(-1, 1, 8, 8)
     return X[:N_TRAIN], y[:N_TRAIN], X[N_TRAIN:], y[N_TRAIN:]
+
+
+@pytest.mark.part("train_cnn", points=1)
+def test_train_cnn_each_epoch_visits_every_example(learner, ref):
+    """With lr = 0 the parameters stay at their initial values, and 12 digits in batches of 4
+    (equal sizes) make each epoch's mean batch loss the loss of all 12 at those parameters,
+    whatever the order: a loop that skips or repeats an example gives another number."""
+    Xtr, ytr, _, _ = digits()
+    X, y = Xtr[:12], ytr[:12]
+    kwargs = {"n_filters": 2, "epochs": 2, "lr": 0.0, "batch_size": 4, "seed": 0}
+    on = describe(X=X, y=y) + ", " + ", ".join(f"{k}={v}" for k, v in kwargs.items())
+    params, losses = as_tuple(learner.train_cnn(X, y, **kwargs), 2, "train_cnn(X, y, ...)", on)
+    assert_true(isinstance(params, dict) and {"W1", "b1", "W2", "b2"} <= set(params),
+                "train_cnn: params", 'expected a dict with the keys "W1", "b1", "W2", "b2"', on=on)  # fmt: skip
+    assert_shape(losses, (kwargs["epochs"],), "train_cnn: losses (one mean loss per epoch)", on=on)
+    start = {k: np.asarray(params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2")}
+    full = cnn_forward_loss(ref, X, y, start)
+    # LOSS_TOL: a float32 training loop is as right as a float64 one
+    assert_close(np.asarray(losses, dtype=np.float64), np.full(kwargs["epochs"], full),
+                 "train_cnn: mean batch loss of each epoch at lr = 0", on=on, **LOSS_TOL,
+                 hint="each epoch: for start in range(0, n, batch_size), batch order[start : start + batch_size]; "
+                 "every example once, none skipped or repeated")  # fmt: skip
 
 
 @pytest.mark.part("train_cnn", points=4)

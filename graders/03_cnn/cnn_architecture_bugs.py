@@ -197,6 +197,29 @@ BUGS = [
         fails=("cnn_loss",),
     ),
     KnownBug(
+        # (z >= 0) for ReLU's derivative: a valid subgradient at 0 that from-scratch code
+        # writes as often as (z > 0) (pytorch/tutorials PR 269, uptake/numpynet PR 35,
+        # trusthlt/nlp-with-deep-learning-lectures PR 4). It differs only where z == 0
+        # exactly: a zero-padded blank background under a zero bias, as training starts.
+        name="relu-derivative-one-at-zero",
+        kind="convention",
+        function="cnn_loss",
+        hint="(z >= 0) takes ReLU's derivative at 0 to be 1, also a valid subgradient; this exercise "
+        "takes 0, as PyTorch does, so that an input that never reached above 0 gets no gradient: "
+        "use (z > 0)",
+        code=edited(CNN_LOSS, (" * (z > 0)", " * (z >= 0)")),
+    ),
+    KnownBug(
+        # The batch loop started at 1 (`range(1, n, batch_size)`): the first example of each
+        # shuffled epoch is never trained on, a 1-based habit (wichtounet/frameworks issue 4:
+        # an index started at 1 trained on 127 of every 128 images).
+        name="train-cnn-batches-skip-first-example",
+        function="train_cnn",
+        hint="for start in range(0, n, batch_size): Python indexes from 0, and every example "
+        "belongs to one batch of each epoch",
+        code=edited(TRAIN_CNN, ("range(0, n, batch_size)", "range(1, n, batch_size)")),
+    ),
+    KnownBug(
         # All-zero initial weights: every filter and unit stays identical (and here, with ReLU
         # and zero biases, no gradient reaches W1 or W2 at all); a classic (CS231n notes).
         name="train-cnn-zero-init",

@@ -356,4 +356,14 @@ EQUIVALENT = {
     "mean_iou/swap-args/swap first two arguments#1": "logical_and is symmetric",
     "box_iou/drop-term/keep right#11": "where the union is 0 the intersection is 0 too (inter <= min(area1, area2) <= union), so returning inter there returns 0",
     "train_new_head/axis/axis=1->-1#1": "z is 2-D (N, C), so axis=-1 is axis=1",
+    "train_new_head/axis/axis=1->-1#0": "z is 2-D (N, C), so axis=-1 is axis=1",
+    "box_iou/drop-term/keep left#11": "0 * inter is 0 wherever the where picks it (inter is finite): "
+    "the same zeros, and the result is float either way",
+    "box_iou/constant/1->0#3": "where union is 0 the division by 0 is computed but never picked "
+    "by the outer where (a RuntimeWarning only): the same result",
+    "box_iou/compare/Gt->GtE#0": "where the union is 0 the intersection is 0 too, and inter / 1 "
+    "there is that 0",
+    "box_iou/swap-args/swap first two arguments#2": "np.clip(0, rb - lt, None) is "
+    "max(0, rb - lt) broadcast to rb - lt's shape: the same clamp",
+    "extract_features/swap-args/swap first two arguments#0": "np.maximum is symmetric",
 }

@@ -243,6 +243,11 @@ TOY = {
         ],
         (2, 12, 17),
     ),
+    # a size that does not divide reaches flatten: (9 - 2) / 2 + 1 = 4.5 is not 4 rows
+    "pool-then-flatten": ([conv(2, 3, 3, bias=True), {"type": "maxpool", "kernel": 2},
+                           {"type": "flatten"}], (2, 9, 7)),  # fmt: skip
+    # global pooling keeps the channels (5), not a spatial size (9)
+    "adaptive-pool": ([conv(3, 5, 3), {"type": "adaptive_avgpool", "output": (2, 2)}], (3, 9, 7)),
     "batchnorm": (
         conv_bn(3, 8, 3)
         + [
@@ -655,6 +660,26 @@ def test_residual_block_backward(learner, ref, case, oracle):
         on=describe(dout=dout, x=x, **params),
         hints=BACKWARD_HINTS,
     )
+
+
+@pytest.mark.parametrize("zero_biases", [("b1",), ("b1", "b2")], ids=["z1", "z1-and-out"])
+@pytest.mark.part("residual_block_backward", points=0.5)
+def test_residual_block_backward_relu_derivative_is_zero_at_zero(learner, zero_biases):
+    """A block's input is often a ReLU's output: where x is 0 in every channel and b1 = 0,
+    z1 == 0 exactly (and with b2 = 0 too, z2 + s == 0): ReLU's derivative there is 0 (as in
+    torch.autograd), for the inner ReLU and the final one."""
+    x, params, dout = res_data(RES_CASES[2], seed=7)
+    x = np.maximum(x, 0) * (np.arange(x.shape[3]) % 2)  # whole zero columns, as after a ReLU
+    params = params | {k: np.zeros_like(params[k]) for k in zero_biases}
+    wrt = ["x", *params]
+    grads = learner.residual_block_backward(dout, x, params)
+    assert_true(isinstance(grads, dict) and set(grads) == set(wrt),
+                "residual_block_backward: wrong keys", f"expected keys {sorted(wrt)}",
+                on=describe(x=x, **params))  # fmt: skip
+    assert_backward(tuple(grads[k] for k in wrt), torch_residual(params), {"x": x, **params}, dout,
+                    wrt, "residual_block_backward(dout, x, params) where z1 == 0", oracle="torch",
+                    on=describe(dout=dout, x=x, **params) + f" (x >= 0 with zero columns, {' = '.join(zero_biases)} = 0)",
+                    hints=BACKWARD_HINTS | {"b1": "the ReLU's derivative at z1 == 0 is 0: mask with (z1 > 0)"})  # fmt: skip
 
 
 @pytest.mark.part("residual_block_backward", points=1)

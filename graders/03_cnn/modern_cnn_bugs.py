@@ -198,6 +198,17 @@ BUGS = [
         why="'the skip passes the gradient unchanged' read too literally, past the ReLU",
     ),
     bug(
+        "residual-relu-derivative-one-at-zero",
+        "residual_block_backward",
+        "(z1 >= 0) takes ReLU's derivative at 0 to be 1, also a valid subgradient; this exercise "
+        "takes 0, as PyTorch does: use (z1 > 0)",
+        ("dh * (z1 > 0)", "dh * (z1 >= 0)"),
+        kind="convention",
+        why="(z >= 0) is written as often as (z > 0) in from-scratch backward passes "
+        "(pytorch/tutorials PR 269, uptake/numpynet PR 35); it shows where a ReLU output's "
+        "zeros meet a zero bias",
+    ),
+    bug(
         "projection-gradient-missing",
         "residual_block_backward",
         "the projection conv is trained too: dws = pointwise_conv_backward(dz, x, ws)[1]",
@@ -287,6 +298,9 @@ _SYMMETRIC = (
     "np.maximum is symmetric in its arguments (only the sign of a zero can differ, and -0.0 == 0.0)"
 )
 EQUIVALENT = {
+    "count_macs/swap-args/swap first two arguments#1": "c_out * (c_in // g) equals "
+    "c_in * (c_out // g) whenever groups g divides both, which every valid conv requires "
+    "(torch raises otherwise): the MAC count is symmetric in c_in and c_out",
     "residual_block_forward/swap-args/swap first two arguments#0": _SYMMETRIC,
     "residual_block_forward/swap-args/swap first two arguments#4": _SYMMETRIC,
     "residual_block_backward/swap-args/swap first two arguments#1": _SYMMETRIC,
