@@ -42,6 +42,7 @@ SHAPE = {  # the arrangement of values: shapes, axes, transposes, operand order
     "reduced-to-scalar", "off-by-one-length", "matmul-shapes", "matmul-scalar",
     "broadcast-mismatch", "flat-vs-nd", "slice-size", "reshape-size", "swapped-outputs",
     "shape-index", "dot-lengths", "array-not-scalar", "ambiguous-truth", "extra-axis", "number-not-array",
+    "array-as-index", "repeated-axis", "contracted-sizes", "add-at-order",
 }  # fmt: skip
 SHAPE_PREFIXES = ("reduced-over-axis-",)
 INDEX = {"index-out-of-range", "off-by-one-length", "off-by-one", "border-only", "slice-size"}

@@ -564,6 +564,48 @@ _ERROR_STORIES = (
         "reduction ran too early; print its shape just before",
     ),
     (
+        "IndexError",
+        r"arrays used as indices must be of integer \(or boolean\) type",
+        "float-as-index",
+        "an index array holds floats: `/` gives floats even when the division is exact; use "
+        "`//` for indices (or .astype(int) for indices computed another way)",
+    ),
+    (
+        "TypeError",
+        r"only integer scalar arrays can be converted to a scalar index",
+        "array-as-index",
+        "an array where one whole number belongs (an axis, an index, a size): check the order "
+        "of the arguments on that line, e.g. np.swapaxes(a, axis1, axis2), np.pad(x, pad_width)",
+    ),
+    (
+        "ValueError",
+        r"repeated axis in transpose",
+        "repeated-axis",
+        "a transpose's permutation lists an axis twice: each axis appears exactly once, e.g. "
+        "(B, T, H, d) -> (B, H, T, d) is transpose(0, 2, 1, 3)",
+    ),
+    (
+        "ValueError",
+        r"duplicate value in 'axis'|duplicate axes are not allowed",
+        "repeated-axis",
+        "the same axis is named twice in one call (a reduction's axis tuple, or tensordot's "
+        "axes): each axis may appear once; print the array's shape to see which you meant",
+    ),
+    (
+        "ValueError",
+        r"shape-mismatch for sum",
+        "contracted-sizes",
+        "np.tensordot contracts axes of different lengths: each pair in axes= must name axes "
+        "of the same size in the two operands (a wrong axis there, or a window of the wrong span)",
+    ),
+    (
+        "TypeError",
+        r"first operand must be array",
+        "add-at-order",
+        "np.add.at(target, indices, values) adds into its first argument, which must be the "
+        "array: check the order of the arguments",
+    ),
+    (
         "ValueError",
         r"`window_shape` cannot contain negative values",
         "window-negative",

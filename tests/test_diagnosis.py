@@ -668,3 +668,46 @@ def test_a_float_size_a_missing_axis_and_a_negative_window_are_named():
         from_exception("ValueError", "'float' object cannot be interpreted as an integer") is None
     )
     assert from_exception("IndexError", "list index out of range") is None
+
+
+def test_numpy_index_and_axis_errors_are_named_from_their_own_messages():
+    """The largest unnamed groups of the Phase 3 and 5 mutants (session 5's coverage runs):
+    each message below comes from NumPy itself, raised by the call the story names."""
+    cases = {
+        (
+            "IndexError",
+            "arrays used as indices must be of integer (or boolean) type",
+        ): "float-as-index",
+        (
+            "TypeError",
+            "only integer scalar arrays can be converted to a scalar index",
+        ): "array-as-index",
+        ("ValueError", "repeated axis in transpose"): "repeated-axis",
+        ("ValueError", "duplicate value in 'axis'"): "repeated-axis",
+        ("ValueError", "duplicate axes are not allowed in tensordot"): "repeated-axis",
+        ("ValueError", "shape-mismatch for sum"): "contracted-sizes",
+        ("TypeError", "first operand must be array"): "add-at-order",
+    }
+    for (kind, detail), name in cases.items():
+        d = from_exception(kind, detail)
+        assert d is not None and d.name == name, (detail, d)
+    # the messages are NumPy's own: provoke each one and check the story still fits
+    provoke = [
+        (lambda: np.zeros(3)[np.array([1.0])], "float-as-index"),
+        (lambda: np.swapaxes(np.zeros((2, 3)), np.array([0, 1]), 1), "array-as-index"),
+        (lambda: np.zeros((2, 3)).transpose(0, 0), "repeated-axis"),
+        (lambda: np.zeros((2, 3)).sum(axis=(1, 1)), "repeated-axis"),
+        (lambda: np.tensordot(np.zeros((2, 3)), np.zeros((4, 5)), axes=([1], [0])), "contracted-sizes"),
+        (lambda: np.add.at([0, 1], 1, np.zeros(2)), "add-at-order"),
+    ]  # fmt: skip
+    for call, name in provoke:
+        with pytest.raises(Exception) as e:
+            call()
+        d = from_exception(type(e.value).__name__, str(e.value))
+        assert d is not None and d.name == name, (str(e.value), d)
+    # near misses: the same words under another type, and a different index error
+    assert from_exception("ValueError", "first operand must be array") is None
+    assert (
+        from_exception("IndexError", "index 3 is out of bounds for axis 0 with size 3").name
+        != "float-as-index"
+    )
