@@ -414,6 +414,23 @@ def test_train_new_head_values(learner, ref):
                      atol=1e-12, hint=hint)  # fmt: skip
 
 
+@pytest.mark.part("train_new_head", points=0.5)
+def test_train_new_head_is_stable_when_the_logits_are_large(learner):
+    """A rate of 5 overshoots: within 8 steps the logits pass 900, and every loss and weight
+    must stay finite (exp of a logit that large overflows unless the row max is subtracted)."""
+    _, (X, y), _ = digit_tasks()
+    on = backbone_on(X, y) + f", n_classes={N_NEW}, lr=5.0, steps=8"
+    got = learner.train_new_head.with_timeout(30)(X, y, pretrained_backbone(), N_NEW, 5.0, 8)
+    params, losses = as_tuple(got, 2, "train_new_head(X, y, backbone, n_classes, lr, steps)", on)
+    values = [np.asarray(losses, dtype=np.float64)] + [
+        np.asarray(params[k], dtype=np.float64) for k in ("W_head", "b_head") if k in params
+    ]
+    bad = [v for v in values if not np.all(np.isfinite(v))]
+    assert_true(not bad, "train_new_head: inf or nan once the logits are large",
+                "every loss and the new head stay finite (the reference's largest logit is ~945)", on=on,
+                hint="softmax is unchanged by a shift: subtract each row's max before exp, z - z.max(axis=1, keepdims=True)")  # fmt: skip
+
+
 @pytest.mark.part("train_new_head", points=1.5)
 def test_train_new_head_learns_the_new_task(learner, ref, report):
     """On digits 6-9, never seen by the backbone, the frozen features with the new head
