@@ -10,6 +10,7 @@ from tests.topic_harness import (
     failed_parts,
     grade_bug,
     grade_reference,
+    grade_reference_notebook,
     grade_source,
     grade_stub,
 )
@@ -72,6 +73,19 @@ def test_correct_alternative_gets_full_marks(topic, path):
     failures = [f"{t.name}: {t.message}" for t in result.tests if not t.passed]
     assert result.passed, "\n".join(failures)
     assert all(t.diagnosis is None for t in result.tests)
+
+
+@pytest.mark.parametrize("topic", TOPICS, ids=lambda t: t.id)
+def test_the_reference_as_a_notebook_scores_as_the_file(topic):
+    """`nnfs next --notebook`, each function cell filled in: the same verdicts as the .py."""
+    result, filled = grade_reference_notebook(topic)
+    assert filled >= sum(1 for c in topic.solution_path.read_text(encoding="utf-8").split("\ndef ")[1:]
+                         if "### BEGIN SOLUTION" in c), "every exercise function has its own cell"  # fmt: skip
+    failures = [f"{t.name}: {t.message}" for t in result.tests if not t.passed]
+    assert result.passed, "\n".join(failures)
+    assert [(t.name, t.points) for t in result.tests] == [
+        (t.name, t.points) for t in grade_reference(topic).tests
+    ]
 
 
 @pytest.mark.parametrize("topic", TOPICS, ids=lambda t: t.id)

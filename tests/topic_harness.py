@@ -45,6 +45,25 @@ def grade_stub(topic: Topic) -> Result:
     return grade(topic, topic.exercise_path, in_process=True)
 
 
+def grade_reference_notebook(topic: Topic) -> tuple[Result, int]:
+    """The learner's notebook with every function cell holding the reference's function,
+    graded as `nnfs check --file X.ipynb` grades it; and how many cells were filled."""
+    from nnfs_cli.notebooks import chunks, learner_notebook, write_notebook
+
+    reference = {c.name: c.source for c in chunks(topic.solution_path.read_text(encoding="utf-8"))
+                 if c.kind == "function"}  # fmt: skip
+    nb, filled = learner_notebook(topic), 0
+    for cell in nb["cells"]:
+        source = "".join(cell["source"])
+        name = next((n for n in reference if source.startswith(f"def {n}(")), None)
+        if cell["cell_type"] == "code" and name is not None:
+            cell["source"], filled = reference[name], filled + 1
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d, f"{topic.id}.ipynb")
+        write_notebook(nb, path)
+        return grade(topic, path, in_process=True), filled
+
+
 def grade_source(topic: Topic, source: str) -> Result:
     with tempfile.TemporaryDirectory() as d:
         path = Path(d, topic.relpath.name)
