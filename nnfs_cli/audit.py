@@ -329,8 +329,9 @@ def _judge(topic: Topic, mutant: Mutant, in_process: bool = False) -> str:
         path = Path(d, topic.relpath.name)
         path.write_text(mutant.source, encoding="utf-8")
         try:
+            # children fork from the warm grader: no pytest or torch start-up per mutant
             result = grade(topic, path, call_timeout=5.0, run_timeout=120.0, exit_first=True,
-                           in_process=in_process)  # fmt: skip
+                           in_process=in_process, warm=not in_process)  # fmt: skip
         except NnfsError:
             return "killed"
     if result.error:

@@ -431,6 +431,27 @@ def test_train_new_head_is_stable_when_the_logits_are_large(learner):
                 hint="softmax is unchanged by a shift: subtract each row's max before exp, z - z.max(axis=1, keepdims=True)")  # fmt: skip
 
 
+@pytest.mark.part("train_new_head", points=0.5)
+def test_train_new_head_is_stable_when_rows_differ_in_scale(learner):
+    """Half the images 10x brighter: their logits grow far past the others', and a max
+    taken over the whole batch instead of each row leaves the dim rows' exp at exactly 0
+    (log 0 = -inf). Every loss and weight must stay finite (the reference's: ~1e4)."""
+    _, (X, y), _ = digit_tasks()
+    X = X.copy()
+    X[::2] *= 10.0
+    on = backbone_on(X, y) + f" with every other image x10, n_classes={N_NEW}, lr=5.0, steps=8"
+    got = learner.train_new_head.with_timeout(30)(X, y, pretrained_backbone(), N_NEW, 5.0, 8)
+    params, losses = as_tuple(got, 2, "train_new_head(X, y, backbone, n_classes, lr, steps)", on)
+    values = [np.asarray(losses, dtype=np.float64)] + [
+        np.asarray(params[k], dtype=np.float64) for k in ("W_head", "b_head") if k in params
+    ]
+    bad = [v for v in values if not np.all(np.isfinite(v))]
+    assert_true(not bad, "train_new_head: inf or nan when some rows' logits are far larger than others'",
+                "every loss and the new head stay finite", on=on,
+                hint="subtract each ROW's max (axis=1, keepdims=True), not the max of the whole batch: a row far "
+                "below the batch's max underflows to exp = 0")  # fmt: skip
+
+
 @pytest.mark.part("train_new_head", points=1.5)
 def test_train_new_head_learns_the_new_task(learner, ref, report):
     """On digits 6-9, never seen by the backbone, the frozen features with the new head
@@ -488,6 +509,17 @@ def test_box_iou_values(learner, ref, dtype):
     assert_close(learner.box_iou(b1, b2), ref.box_iou(b1.astype(np.float64), b2.astype(np.float64)),
                  "box_iou(boxes1, boxes2)", on=describe(boxes1=b1, boxes2=b2), inputs={"boxes1": b1},
                  hint=IOU_HINT)  # fmt: skip
+
+
+@pytest.mark.part("box_iou", points=0.5)
+def test_box_iou_normalised_coordinates(learner, ref):
+    """Boxes in normalised coordinates (corners in [0, 1], as YOLO and many datasets store
+    them): every area and union is below 1, so a guard that treats a union <= 1 as empty,
+    or divides by a clamped max(union, 1), shows here."""
+    b1, b2 = random_boxes(8, 24, spread=0.6, size=0.4), random_boxes(7, 25, spread=0.6, size=0.4)
+    assert_close(learner.box_iou(b1, b2), ref.box_iou(b1, b2), "box_iou(boxes1, boxes2)",
+                 on=describe(boxes1=b1, boxes2=b2) + " (normalised: corners in [0, 1])",
+                 hint=IOU_HINT + "; guard only a union of exactly 0")  # fmt: skip
 
 
 # (id, box a, box b): each an edge case of the definition; its IoU is given in the comment.

@@ -366,4 +366,20 @@ EQUIVALENT = {
     "box_iou/swap-args/swap first two arguments#2": "np.clip(0, rb - lt, None) is "
     "max(0, rb - lt) broadcast to rb - lt's shape: the same clamp",
     "extract_features/swap-args/swap first two arguments#0": "np.maximum is symmetric",
+    "extract_features/swap-args/swap first two arguments#1": "np.maximum is symmetric",
+    "box_iou/swap-args/swap first two arguments#0": "np.maximum is symmetric",
+    "box_iou/swap-args/swap first two arguments#1": "np.minimum is symmetric",
+    "mean_iou/swap-args/swap first two arguments#0": "logical_or is symmetric",
+    "batchnorm_forward/constant/1->2#1": "NumPy's reshape reads any negative size as the one "
+    "inferred dimension: (1, -2, 1, 1) is (1, -1, 1, 1)",
+    "batchnorm_backward/constant/1->2#1": "NumPy's reshape reads any negative size as the one "
+    "inferred dimension: (1, -2, 1, 1) is (1, -1, 1, 1)",
+    "pixel_cross_entropy/constant/1->2#4": "NumPy's reshape reads any negative size as the one "
+    "inferred dimension: (1, -2, 1) is (1, -1, 1)",
+    "box_iou/compare/Gt->GtE#1": "the inner where only guards the division: where union is 0 "
+    "its result is never picked by the outer where (a RuntimeWarning only)",
+    "box_iou/constant/1->2#3": "the inner where's fallback divides only where union is 0, "
+    "which the outer where never picks",
+    "box_iou/constant/0->1#6": "the outer where picks 1 * inter only where the union is 0, "
+    "and there the intersection is 0 too",
 }
