@@ -266,4 +266,16 @@ BUGS = [
 EQUIVALENT = {
     "attention/constant/0->1#0": "total sums exp(s - max) over a row, whose maximum gives exp(0) "
     "= 1: total is 0 (a fully masked row) or >= 1, and dividing by 1 where total == 1 is the same",
+    "attention/constant/0.0->1#0": "the row max is non-finite only for a fully masked row, whose "
+    "scores are all -inf: exp(-inf - 1) is 0 as exp(-inf - 0) is",
+    "attention/constant/1.0->2#0": "the fallback divides only a fully masked row, whose e is all 0: "
+    "0 / 2 is 0 / 1",
+    "mha_forward/arith/FloorDiv->Div#0": "D is a multiple of num_heads (a stated precondition), so "
+    "D / num_heads is d_head as a float and the scale 1/sqrt(d_head) is unchanged",
+    "mha_backward/arith/FloorDiv->Div#0": "D is a multiple of num_heads, so (D / num_heads) ** -0.5 "
+    "is the same scale",
+    "mha_forward/arith/Add->Sub#1": "the key bias adds q . b_k to every score of a query's row, a "
+    "shift the softmax ignores: attention does not depend on b_k (its gradient is exactly 0)",
+    "mha_forward/drop-term/keep left#1": "the key bias adds q . b_k to every score of a query's row, "
+    "a shift the softmax ignores: attention does not depend on b_k (its gradient is exactly 0)",
 }
