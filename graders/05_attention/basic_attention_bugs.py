@@ -201,4 +201,6 @@ EQUIVALENT = {
     "masked_softmax/constant/1.0->2#0": "a fully masked row divides e = 0 by 2 instead of 1: still 0",
     "masked_softmax/constant/0->1#0": "np.where(z > 1, z, 1.0): a row with a kept key has z >= 1 "
     "(its max contributes exp(0) = 1), and z == 1 gives 1.0 == z; an empty row gives 1.0 as before",
+    "additive_scores/transpose/add .T to right operand#2": "v is the 1-D score vector (d_attn,), "
+    "and .T of a 1-D array is the same array",
 }
