@@ -711,3 +711,14 @@ def test_numpy_index_and_axis_errors_are_named_from_their_own_messages():
         from_exception("IndexError", "index 3 is out of bounds for axis 0 with size 3").name
         != "float-as-index"
     )
+
+
+def test_known_bug_evidence_compares_torch_tensors_that_require_grad():
+    """A torch topic's reference or known bug may return a tensor with a graph: it is
+    compared as the array the learner's answer arrives as, not silently never matched."""
+    torch = pytest.importorskip("torch")
+    from nnfs_cli.grading.plugin import _same
+
+    t = torch.ones(3, dtype=torch.float64, requires_grad=True) * 2
+    assert _same(t, np.full(3, 2.0)) and _same({"g": (t,)}, {"g": (np.full(3, 2.0),)})
+    assert not _same(t, np.ones(3))
