@@ -101,7 +101,8 @@ def accumulated_gradients(params: dict, X: np.ndarray, y: np.ndarray, micro_batc
     """The big batch's loss and gradient, computed one micro-batch at a time.
 
     params: as mlp_loss; X (N, D); y (N,); micro_batch >= 1: windows X[0:m], X[m:2m], ...
-    (the last may be shorter). Each window's mean loss is weighted by n_j / N and its
+    (the last may be shorter), one at a time: a forward and a backward per window, never
+    the whole batch at once. Each window's mean loss is weighted by n_j / N and its
     backward accumulates. Returns (loss: float, the mean loss over all N; grads: dict
     {name: (shape of params[name])}), equal to mlp_loss's on the whole batch.
     """

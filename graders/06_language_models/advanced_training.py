@@ -21,6 +21,7 @@ from nnfs_cli.checks import (
     assert_backward,
     assert_close,
     assert_converges,
+    assert_does_the_work,
     assert_shape,
     assert_true,
     describe,
@@ -183,6 +184,19 @@ def test_accumulated_gradients_float32(learner, case):
     on = describe(X=X, y=y, W1=params["W1"]) + f", micro_batch={m}"
     check_loss_and_grads(learner.accumulated_gradients(params, X, y, m), params, X, y,
                          "accumulated_gradients (float32)", on, HINTS["accumulated_gradients"])  # fmt: skip
+
+
+@pytest.mark.part("accumulated_gradients", points=0.5)
+def test_accumulated_gradients_work_window_by_window(learner):
+    """12 windows of one example: the call runs at least 2 lines of your code per window
+    (watched at run time), so the windows are processed one by one, never as one batch;
+    and its results are still the whole batch's."""
+    params, (X, y) = mlp_params(3, 4, 3, seed=20), classification(12, 3, 3, seed=20)
+    on = describe(X=X, y=y) + ", micro_batch=1"
+    got = assert_does_the_work(learner.accumulated_gradients, (params, X, y, 1), at_least=24, forbidden=(),
+                               why="accumulation exists to bound memory: run the forward and backward of one "
+                               "window at a time, in a loop over the windows", on=on)  # fmt: skip
+    check_loss_and_grads(got, params, X, y, "accumulated_gradients, windows of 1", on, HINTS["accumulated_gradients"])
 
 
 # ---------------------------------------------------------------------------------------
@@ -382,7 +396,7 @@ def torch_scaled_run(params, X, y, flags, lr, init, interval):
     return steps
 
 
-@pytest.mark.part("scaled_sgd_step", points=2)
+@pytest.mark.part("scaled_sgd_step", points=3)
 def test_scaled_sgd_step_matches_grad_scaler(learner):
     """Twelve steps of SGD with a GradScaler (scale 2**10, growth interval 2) on the MLP,
     with an inf or a NaN put in a gradient on four of them: each step's parameters, state
@@ -569,7 +583,7 @@ LORA_TRAIN = {"alpha": 2.0, "lr": 0.5, "steps": 80}
 LORA_TARGET = 0.1
 
 
-@pytest.mark.part("lora_train", points=2)
+@pytest.mark.part("lora_train", points=3)
 def test_lora_train_moves_only_a_and_b(learner, ref, report):
     """Your lora_forward is right (training uses it); W and b come back bit-for-bit; A, B and
     the loss curve equal the reference's SGD on A and B only; the loss falls below 0.1 on a
@@ -660,7 +674,7 @@ def adapter_task(seed):
     return base, adapter, X, y
 
 
-@pytest.mark.part("adapter_train", points=2)
+@pytest.mark.part("adapter_train", points=3)
 def test_adapter_train_leaves_the_base_frozen(learner, ref, report):
     """Your adapter_forward is right (training uses it); the base comes back bit-for-bit;
     the adapter and the loss curve equal the reference's SGD on the adapter only; the loss

@@ -56,9 +56,11 @@ BUGS = [
         # The all-reduce mean over workers, DistributedDataParallel's division by the world
         # size: right for equal shards only (uneven inputs are DDP's documented caveat).
         name="dp-unweighted-average",
+        kind="convention",
         function="data_parallel_gradients",
-        hint="a plain mean of the workers' gradients equals the full batch only for equal shards: "
-        "weight worker k by n_k / N",
+        hint="this is DistributedDataParallel's average over the workers, which assumes every "
+        "worker has the same batch size; this exercise's shards differ in size and the result "
+        "must be the full batch's gradient, so worker k weighs n_k / N",
         code=edited(_DP, ("weight = len(Xs) / N", "weight = 1 / len(X_shards)")),
     ),
     KnownBug(
@@ -142,6 +144,17 @@ BUGS = [
         hint="B starts at zero so that (alpha / r) A @ B = 0 and the fine-tuning starts from the "
         "pretrained layer; only A is random",
         code=edited(_INIT, ("np.zeros((r, d_out))", "rng.normal(scale=r**-0.5, size=(r, d_out))")),
+    ),
+    KnownBug(
+        # PEFT initialises lora_A with nn.init.kaiming_uniform_(a=sqrt(5)), the default of
+        # nn.Linear: U(-1/sqrt(d_in), 1/sqrt(d_in)), a standard deviation 1/sqrt(3 d_in).
+        name="lora-a-kaiming-uniform",
+        kind="convention",
+        function="lora_init",
+        hint="this is PEFT's initialisation of A (nn.Linear's kaiming-uniform, U(-1/sqrt(d_in), "
+        "1/sqrt(d_in))); this exercise draws A from the paper's Gaussian, N(0, 1/d_in), as the "
+        "docstring says, so its scale can be checked",
+        code=edited(_INIT, ("rng.normal(scale=d_in**-0.5, size=(d_in, r))", "rng.uniform(-(d_in**-0.5), d_in**-0.5, size=(d_in, r))")),
     ),
     KnownBug(
         # Both factors zero ("start with no update"): the gradients of A and B are then both
