@@ -1,0 +1,119 @@
+"""A correct GPT in another style: attention with a loop over heads (column slices of
+c_attn, an explicit additive -inf mask, a hand-written stable softmax), the GELU through
+the identity 0.5 (1 + tanh(u)) = sigmoid(2u), parameters counted from a table of shapes,
+generation with a while loop, and training in float32 with torch.autograd.grad and a
+hand-written Adam."""
+
+import math
+
+import numpy as np
+import torch
+
+
+def layer_norm(x, gamma, beta, eps=1e-5):
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mu) / (var + eps) ** 0.5 * gamma + beta
+
+
+def causal_self_attention(x, p, n_head):
+    x = torch.as_tensor(x)
+    W, b = torch.as_tensor(p["c_attn_W"]), torch.as_tensor(p["c_attn_b"])
+    N, T, d = x.shape
+    dh = d // n_head
+    future = torch.triu(torch.full((T, T), float("-inf"), dtype=x.dtype), diagonal=1)
+    outs, weights = [], []
+    for h in range(n_head):
+        cols = [slice(part * d + h * dh, part * d + (h + 1) * dh) for part in range(3)]
+        q, k, v = (x @ W[:, c] + b[c] for c in cols)
+        s = torch.einsum("nid,njd->nij", q, k) / math.sqrt(dh) + future
+        e = torch.exp(s - s.max(dim=-1, keepdim=True).values)
+        a = e / e.sum(dim=-1, keepdim=True)
+        weights.append(a)
+        outs.append(a @ v)
+    out = torch.cat(outs, dim=-1) @ torch.as_tensor(p["c_proj_W"]) + torch.as_tensor(p["c_proj_b"])
+    return out, torch.stack(weights, dim=1)
+
+
+def gelu(x):
+    x = torch.as_tensor(x)
+    return x * torch.sigmoid(2 * math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x))
+
+
+def gpt_block(x, p, n_head):
+    t = {k: torch.as_tensor(v) for k, v in p.items()}
+    x = torch.as_tensor(x)
+    h = layer_norm(x, t["ln_1_gamma"], t["ln_1_beta"])
+    x = x + causal_self_attention(h, {k[5:]: v for k, v in t.items() if k.startswith("attn_")}, n_head)[0]
+    h = layer_norm(x, t["ln_2_gamma"], t["ln_2_beta"])
+    return x + gelu(h @ t["mlp_c_fc_W"] + t["mlp_c_fc_b"]) @ t["mlp_c_proj_W"] + t["mlp_c_proj_b"]
+
+
+def init_gpt(vocab_size, n_ctx, n_embd, n_layer, seed):
+    rng = np.random.default_rng(seed)
+    d = n_embd
+    p = {"wte": rng.normal(0, 0.02, (vocab_size, d)), "wpe": rng.normal(0, 0.02, (n_ctx, d))}
+    shapes = {"attn_c_attn": (d, 3 * d), "attn_c_proj": (d, d), "mlp_c_fc": (d, 4 * d), "mlp_c_proj": (4 * d, d)}
+    for layer in range(n_layer):
+        h = f"h{layer}_"
+        for norm in ("ln_1", "ln_2"):
+            p[h + norm + "_gamma"], p[h + norm + "_beta"] = np.ones(d), np.zeros(d)
+        for name, shape in shapes.items():
+            std = 0.02 / math.sqrt(2 * n_layer) if name.endswith("c_proj") else 0.02
+            p[h + name + "_W"], p[h + name + "_b"] = rng.normal(0, std, shape), np.zeros(shape[1])
+    return p | {"ln_f_gamma": np.ones(d), "ln_f_beta": np.zeros(d)}
+
+
+def gpt_forward(p, idx, n_layer, n_head):
+    t = {k: torch.as_tensor(v) for k, v in p.items()}
+    idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
+    x = torch.nn.functional.embedding(idx, t["wte"]) + t["wpe"][torch.arange(idx.shape[1])]
+    for layer in range(n_layer):
+        x = gpt_block(x, {k.split("_", 1)[1]: v for k, v in t.items() if k.startswith(f"h{layer}_")}, n_head)
+    return torch.einsum("ntd,vd->ntv", layer_norm(x, t["ln_f_gamma"], t["ln_f_beta"]), t["wte"])
+
+
+def count_parameters(config):
+    V, T, d, L = (config[k] for k in ("vocab_size", "n_ctx", "n_embd", "n_layer"))
+    per_block = [(d,), (d,), (d, 3 * d), (3 * d,), (d, d), (d,), (d,), (d,), (d, 4 * d), (4 * d,), (4 * d, d), (d,)]
+    shapes = [(V, d), (T, d)] + per_block * L + [(d,), (d,)]
+    if not config["tie_embeddings"]:
+        shapes.append((d, V))
+    return sum(math.prod(s) for s in shapes)
+
+
+def generate(p, prompt, n_layer, n_head, n_ctx, max_new_tokens, eos_id):
+    out = list(map(int, prompt))
+    new = 0
+    while new < max_new_tokens:
+        with torch.no_grad():
+            logits = gpt_forward(p, np.array([out[max(0, len(out) - n_ctx):]]), n_layer, n_head)
+        out.append(int(np.argmax(logits[0, -1].numpy())))
+        new += 1
+        if out[-1] == eos_id:
+            break
+    return out
+
+
+def train_gpt(batches, vocab_size, n_embd, n_layer, n_head, lr, seed):
+    batches = np.asarray(batches)
+    init = init_gpt(vocab_size, batches.shape[2] - 1, n_embd, n_layer, seed)
+    names = list(init)
+    params = [torch.tensor(init[k], dtype=torch.float32, requires_grad=True) for k in names]
+    m = [torch.zeros_like(q) for q in params]
+    v = [torch.zeros_like(q) for q in params]
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    losses = []
+    for step, batch in enumerate(batches, start=1):
+        batch = torch.as_tensor(batch, dtype=torch.long)
+        logits = gpt_forward(dict(zip(names, params)), batch[:, :-1], n_layer, n_head)
+        logp = torch.log_softmax(logits, dim=-1)
+        loss = -logp.gather(-1, batch[:, 1:, None]).mean()
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for q, g, mq, vq in zip(params, grads, m, v):
+                mq.mul_(b1).add_(g, alpha=1 - b1)
+                vq.mul_(b2).addcmul_(g, g, value=1 - b2)
+                q -= lr * (mq / (1 - b1**step)) / ((vq / (1 - b2**step)).sqrt() + eps)
+        losses.append(float(loss))
+    return {k: q.detach().numpy().astype(np.float64) for k, q in zip(names, params)}, losses
