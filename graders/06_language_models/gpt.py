@@ -503,9 +503,10 @@ def test_generate_crops_the_context(learner, ref, n_ctx, length, steps):
 # ---------------------------------------------------------------------------------------
 
 # One setting for the grader's run: windows of 12 + 1 tokens, 16 per step, 80 steps, d 32,
-# one layer, 2 heads, Adam lr 0.03. Measured with the reference over seeds 0-4 (the init and
-# the batches): held-out loss 2.19-2.34 nats (unigram 3.64, add-0.1 bigram 2.19, uniform
-# ln 50 = 3.91), mean loss of the last 10 batches 2.22-2.35.
+# one layer, 2 heads, Adam lr 0.03. Measured with the reference over seeds 0-7 (the init and
+# the batches both drawn from the seed): held-out loss 2.25-2.42 nats (unigram 3.64, add-0.1
+# bigram 2.19, uniform ln 50 = 3.91), best batch loss 2.20-2.40. The targets leave >= 0.18
+# for any correct learner.
 TRAIN = {"n_embd": 32, "n_layer": 1, "n_head": 2, "lr": 0.03, "seed": 0}
 STEPS, BATCH, WINDOW = 80, 16, 12
 HELD_OUT_TARGET, TRAIN_TARGET = 2.6, 2.8
@@ -538,7 +539,7 @@ def mean_cross_entropy(logits, targets):
 def test_train_gpt_on_the_corpus(learner, ref, report):
     """Your gpt_forward is right (training uses it); the first loss is the cross-entropy of
     init_gpt's model on the first batch; within 80 steps a batch loss gets below 2.8 and the
-    held-out loss below 2.6 nats (the reference: 2.19-2.34; a unigram model: 3.64)."""
+    held-out loss below 2.6 nats (the reference: 2.25-2.42; a unigram model: 3.64)."""
     from nnfs_cli import corpus
 
     p = model_params(ref, V, N_CTX, 8, 1, seed=17)

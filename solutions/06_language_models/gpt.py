@@ -230,14 +230,20 @@ def train_gpt(
     batches = torch.as_tensor(batches, dtype=torch.long)
     init = init_gpt(vocab_size, batches.shape[2] - 1, n_embd, n_layer, seed)
     params = {k: torch.tensor(v, requires_grad=True) for k, v in init.items()}
-    opt = torch.optim.Adam(params.values(), lr=lr, foreach=True)
+    # Adam by hand, as torch.optim.Adam computes it (constructing that one imports
+    # torch._dynamo: seconds on a small machine)
+    m = {k: torch.zeros_like(w) for k, w in params.items()}
+    s = {k: torch.zeros_like(w) for k, w in params.items()}
     losses = []
-    for batch in batches:
+    for step, batch in enumerate(batches, start=1):
         logits = gpt_forward(params, batch[:, :-1], n_layer, n_head)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab_size), batch[:, 1:].reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        grads = torch.autograd.grad(loss, list(params.values()))
+        with torch.no_grad():
+            for (k, w), g in zip(params.items(), grads):
+                m[k].mul_(0.9).add_(g, alpha=0.1)
+                s[k].mul_(0.999).addcmul_(g, g, value=0.001)
+                w -= lr * (m[k] / (1 - 0.9**step)) / ((s[k] / (1 - 0.999**step)).sqrt() + 1e-8)
         losses.append(loss.item())
     return {k: v.detach().numpy().copy() for k, v in params.items()}, losses
     ### END SOLUTION

@@ -1,8 +1,8 @@
 """A correct GPT in another style: attention with a loop over heads (column slices of
 c_attn, an explicit additive -inf mask, a hand-written stable softmax), the GELU through
 the identity 0.5 (1 + tanh(u)) = sigmoid(2u), parameters counted from a table of shapes,
-generation with a while loop, and training in float32 with torch.autograd.grad and a
-hand-written Adam."""
+generation with a while loop, and training in float32 with
+torch.optim.Adam and log_softmax for the loss."""
 
 import math
 
@@ -98,22 +98,15 @@ def generate(p, prompt, n_layer, n_head, n_ctx, max_new_tokens, eos_id):
 def train_gpt(batches, vocab_size, n_embd, n_layer, n_head, lr, seed):
     batches = np.asarray(batches)
     init = init_gpt(vocab_size, batches.shape[2] - 1, n_embd, n_layer, seed)
-    names = list(init)
-    params = [torch.tensor(init[k], dtype=torch.float32, requires_grad=True) for k in names]
-    m = [torch.zeros_like(q) for q in params]
-    v = [torch.zeros_like(q) for q in params]
-    b1, b2, eps = 0.9, 0.999, 1e-8
+    params = {k: torch.tensor(v, dtype=torch.float32, requires_grad=True) for k, v in init.items()}
+    opt = torch.optim.Adam(params.values(), lr=lr)
     losses = []
-    for step, batch in enumerate(batches, start=1):
-        batch = torch.as_tensor(batch, dtype=torch.long)
-        logits = gpt_forward(dict(zip(names, params)), batch[:, :-1], n_layer, n_head)
+    for batch in torch.as_tensor(batches, dtype=torch.long):
+        logits = gpt_forward(params, batch[:, :-1], n_layer, n_head)
         logp = torch.log_softmax(logits, dim=-1)
         loss = -logp.gather(-1, batch[:, 1:, None]).mean()
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            for q, g, mq, vq in zip(params, grads, m, v):
-                mq.mul_(b1).add_(g, alpha=1 - b1)
-                vq.mul_(b2).addcmul_(g, g, value=1 - b2)
-                q -= lr * (mq / (1 - b1**step)) / ((vq / (1 - b2**step)).sqrt() + eps)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
         losses.append(float(loss))
-    return {k: q.detach().numpy().astype(np.float64) for k, q in zip(names, params)}, losses
+    return {k: q.detach().numpy().astype(np.float64) for k, q in params.items()}, losses
