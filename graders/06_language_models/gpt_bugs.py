@@ -224,3 +224,8 @@ BUGS = [
         code=edited(_TRAIN, ("batch[:, 1:].reshape(-1))", 'batch[:, 1:].reshape(-1), reduction="sum")')),
     ),
 ]
+
+EQUIVALENT = {
+    "causal_self_attention/swap-args/swap first two arguments#0": "transpose(2, 1) swaps the same two "
+    "axes as transpose(1, 2)",
+}

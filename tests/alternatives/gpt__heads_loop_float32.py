@@ -1,7 +1,7 @@
 """A correct GPT in another style: attention with a loop over heads (column slices of
 c_attn, an explicit additive -inf mask, a hand-written stable softmax), the GELU through
 the identity 0.5 (1 + tanh(u)) = sigmoid(2u), parameters counted from a table of shapes,
-generation with a while loop, and training in float32 with
+generation with a while loop, the given initialisation as a table of draws, and training in float32 with
 torch.optim.Adam and log_softmax for the loss."""
 
 import math
@@ -50,18 +50,21 @@ def gpt_block(x, p, n_head):
 
 
 def init_gpt(vocab_size, n_ctx, n_embd, n_layer, seed):
+    # the given initialisation, restyled as a table of draws (same order, same numbers)
     rng = np.random.default_rng(seed)
-    d = n_embd
-    p = {"wte": rng.normal(0, 0.02, (vocab_size, d)), "wpe": rng.normal(0, 0.02, (n_ctx, d))}
-    shapes = {"attn_c_attn": (d, 3 * d), "attn_c_proj": (d, d), "mlp_c_fc": (d, 4 * d), "mlp_c_proj": (4 * d, d)}
+    d, residual = n_embd, 0.02 / math.sqrt(2 * n_layer)
+    table = [("wte", (vocab_size, d), 0.02), ("wpe", (n_ctx, d), 0.02)]
     for layer in range(n_layer):
-        h = f"h{layer}_"
-        for norm in ("ln_1", "ln_2"):
-            p[h + norm + "_gamma"], p[h + norm + "_beta"] = np.ones(d), np.zeros(d)
-        for name, shape in shapes.items():
-            std = 0.02 / math.sqrt(2 * n_layer) if name.endswith("c_proj") else 0.02
-            p[h + name + "_W"], p[h + name + "_b"] = rng.normal(0, std, shape), np.zeros(shape[1])
-    return p | {"ln_f_gamma": np.ones(d), "ln_f_beta": np.zeros(d)}
+        table += [(f"h{layer}_attn_c_attn", (d, 3 * d), 0.02), (f"h{layer}_attn_c_proj", (d, d), residual),
+                  (f"h{layer}_mlp_c_fc", (d, 4 * d), 0.02), (f"h{layer}_mlp_c_proj", (4 * d, d), residual)]
+    p = {}
+    for name, shape, std in table:
+        linear = name not in ("wte", "wpe")
+        p[name + "_W" if linear else name] = rng.normal(0, std, shape)
+        if linear:
+            p[name + "_b"] = np.zeros(shape[1])
+    norms = [f"h{layer}_ln_{i}" for layer in range(n_layer) for i in (1, 2)] + ["ln_f"]
+    return p | {f"{n}_gamma": np.ones(d) for n in norms} | {f"{n}_beta": np.zeros(d) for n in norms}
 
 
 def gpt_forward(p, idx, n_layer, n_head):
