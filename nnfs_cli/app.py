@@ -96,16 +96,18 @@ def check(
     parts: tuple[str, ...] = (),
     call_timeout: float = 10.0,
     in_process: bool = False,
+    warm: bool = False,
     on_progress: Callable[[dict], None] | None = None,
 ) -> Result:
     """Grade `target`; record the attempt in the workspace's store when asked.
 
     `in_process` (for long-lived callers such as `nnfs watch`) runs the grader in this
-    process; the learner's code runs in its sandbox worker either way.
+    process; `warm` (for `nnfs check`) forks it from the warm grader. The learner's code
+    runs in its sandbox worker either way.
     """
     protect = (ws.state_dir,) if ws else ()
     result = grade(topic, target, protect=protect, parts=parts, call_timeout=call_timeout,
-                   in_process=in_process, on_progress=on_progress)  # fmt: skip
+                   in_process=in_process, warm=warm, on_progress=on_progress)  # fmt: skip
     if record and ws is not None and not parts:
         ws.store.update(
             lambda d: record_attempt(d, topic.id, result.score, result.max_score, result.passed)

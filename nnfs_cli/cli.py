@@ -224,7 +224,7 @@ def check(
     with views.spinner(f"grading {t.id} ({target.name})", enabled=not json_out) as progress:
         result = core.check(
             t, target, ws, record=not solution, parts=tuple(part or ()), call_timeout=timeout,
-            on_progress=progress,
+            on_progress=progress, warm=True,
         )
     if ws is not None:
         _show_notices(ws)
@@ -269,7 +269,7 @@ def plot(
     ws = _optional_workspace(workspace, needed=file is None and not solution)
     target = core.resolve_target(t, ws, file, solution)
     with views.spinner(f"grading {t.id} ({target.name})"):
-        result = core.check(t, target, ws, record=False)
+        result = core.check(t, target, ws, record=False, warm=True)
     from nnfs_cli import plots
 
     if not plots.figure_specs(result):

@@ -12,6 +12,7 @@ from nnfs_cli import app as core
 from nnfs_cli import views
 from nnfs_cli.catalog import Topic, load_catalog
 from nnfs_cli.errors import NnfsError
+from nnfs_cli.sandbox.client import keep_spare
 from nnfs_cli.workspace import Workspace
 
 
@@ -47,6 +48,8 @@ def _grade_and_show(ws: Workspace, topic: Topic, path: Path, call_timeout: float
     except NnfsError as e:
         views.error(str(e))
         return False
+    finally:
+        keep_spare()  # the next save's worker starts now, while the learner reads and edits
     c.clear() if c.is_terminal else c.rule()
     c.print(views.watch_status(result, str(path)))
     if result.passed:

@@ -5,6 +5,10 @@ import pytest
 from nnfs_cli.catalog import load_catalog
 
 os.environ.setdefault("NO_COLOR", "1")
+# `nnfs check` forks gradings from a warm grader it starts in the background; the suite's
+# hundreds of checks (many with their own HOME) would leave one running per cache folder.
+# tests/test_warm_grader.py turns it on for itself and stops what it started.
+os.environ.setdefault("NNFS_WARM_GRADER", "0")
 
 # Files whose tests share one worker (their module fixtures build a graded class once,
 # and two nbgrader batches at once would fight over 2 cores). pytest 9.2 drops the nodeid

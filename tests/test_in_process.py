@@ -129,3 +129,24 @@ def test_a_graders_module_state_does_not_outlive_its_grading(tmp_path: Path):
     left = [n for n, m in sys.modules.items()
             if getattr(m, "__file__", None) and Path(m.__file__).resolve().is_relative_to(graders)]  # fmt: skip
     assert left == []
+
+
+def test_a_spare_worker_is_taken_by_the_next_grading_and_grades_the_same(tmp_path):
+    """`nnfs watch` starts the next save's worker ahead; it must grade as a fresh one."""
+    from nnfs_cli.sandbox import client
+
+    topic = load_catalog().get(TOPIC)
+    stub = tmp_path / "stub.py"
+    stub.write_text(topic.exercise_path.read_text(encoding="utf-8"), encoding="utf-8")
+    fresh = {p: verdicts(grade(topic, p, in_process=True)) for p in (topic.solution_path, stub)}
+    for path in (topic.solution_path, stub):
+        client.keep_spare()
+        spare = client._spare
+        assert verdicts(grade(topic, path, in_process=True)) == fresh[path]
+        assert client._spare is None, "the grading did not take the spare worker"
+        assert spare.proc.poll() is not None, "the spare worker outlived its grading"
+    # a spare started with another configuration is not taken, and does not live on
+    client.keep_spare(client.SandboxConfig(memory_mb=2048))
+    other = client._spare
+    assert verdicts(grade(topic, topic.solution_path, in_process=True)) == fresh[topic.solution_path]
+    assert client._spare is None and other.proc.poll() is not None

@@ -27,6 +27,7 @@ from nnfs_cli.catalog import load_catalog
 from nnfs_cli.checks import GradeFailure
 from nnfs_cli.diagnosis import from_exception
 from nnfs_cli.grading import prestart
+from nnfs_cli.grading.server import private_cache
 from nnfs_cli.grading.bugs import load_bugs, variant_module
 from nnfs_cli.grading.call_stories import ATOL, RTOL, call_story
 from nnfs_cli.grading.result import Diagnosis, TestResult
@@ -102,14 +103,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
         not_dumpable()  # nothing of this user's may read the grader's memory (the reference)
     _state = _State(topic, sandbox, result_fd)
-
-
-def private_cache() -> str:
-    """nnfs's own cache folder (mode 0700), which the fenced worker is granted nothing of."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "nnfs", f"py{sys.version_info[0]}{sys.version_info[1]}")
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    return path
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from nnfs_cli.catalog import Topic
 from nnfs_cli.errors import NnfsError
-from nnfs_cli.grading import prestart
+from nnfs_cli.grading import prestart, server
 from nnfs_cli.grading.result import Result
 from nnfs_cli.sandbox.client import clean, temp_folder
 from nnfs_cli.sandbox.source import BadNotebook, read_submission
@@ -54,31 +55,71 @@ def _grader_limits() -> None:  # in the grader child, between fork and exec
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
-def _run_child(
-    args: list[str], cwd: str, timeout: float, on_event: Callable[[dict], None] | None
-) -> tuple[int, str, dict | None]:
-    """pytest in a child process (its own session): (exit code, output, results).
+def pytest_args(
+    topic: Topic, target: Path, tmp: str, *, parts: tuple[str, ...], protect: tuple[str, ...],
+    call_timeout: float, deadline: float, progress: bool, exit_first: bool,
+) -> list[str]:  # fmt: skip
+    """pytest's arguments for one grading, run in the empty folder `tmp` (its pytest.ini is written)."""
+    ini = Path(tmp, "pytest.ini")
+    ini.write_text("[pytest]\n", encoding="utf-8")
+    args = [
+        str(topic.grader_path), "-p", "nnfs_cli.grading.plugin", *_PLUGINS_OFF,
+        "-c", str(ini), "--rootdir", tmp, "--import-mode=importlib",
+        "-W", "ignore::DeprecationWarning",
+        "--nnfs-topic", topic.id, "--nnfs-target", str(target),
+        "--nnfs-call-timeout", str(call_timeout), "--nnfs-deadline", repr(deadline),
+    ]  # fmt: skip
+    if parts:
+        args += ["--nnfs-parts", ",".join(parts)]
+    if progress:
+        args.append("--nnfs-progress")
+    if exit_first:  # the audit only needs to know whether anything fails
+        args.append("-x")
+    for p in protect:
+        args += ["--nnfs-protect", p]
+    return args
 
-    The results come over a pipe, never through a file a worker could find, as JSON lines:
-    progress events while the tests run, then {"event": "result", ...}. Raises
-    TimeoutExpired after killing the child.
-    """
-    read_end, write_end = os.pipe()
-    cmd = [sys.executable, "-m", "pytest", *args, "--nnfs-result-fd", str(write_end),
-           "-q", "--no-header", "--tb=no", "-rN"]  # fmt: skip
+
+def child_args(result_fd: int) -> list[str]:
+    """What a grading child adds: where its results go, and a quiet terminal."""
+    return ["--nnfs-result-fd", str(result_fd), "-q", "--no-header", "--tb=no", "-rN"]
+
+
+def _child_env() -> dict[str, str]:
     # one BLAS thread, as in the worker: a grader's small products gain nothing from more,
     # and on a busy machine a spinning OpenBLAS pool made a 0.9 s pretraining take 25 s
     threads = {
         k: os.environ.get(k, "1")
         for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
     }
-    env = os.environ | threads | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0"}
+    return os.environ | threads | {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONHASHSEED": "0"}
+
+
+def _run_child(
+    args: list[str], cwd: str, timeout: float, on_event: Callable[[dict], None] | None,
+    warm_request: dict | None = None,
+) -> tuple[int, str, dict | None]:  # fmt: skip
+    """pytest in a child process (its own session): (exit code, output, results).
+
+    The results come over a pipe, never through a file a worker could find, as JSON lines:
+    progress events while the tests run, then {"event": "result", ...}. Raises
+    TimeoutExpired after killing the child. With `warm_request` the child is a fork of the
+    warm grader when one is running (else one is started, after this grading, for the next).
+    """
+    read_end, write_end = os.pipe()
+    cmd = [sys.executable, "-m", "pytest", *args, *child_args(write_end)]
+    env = _child_env()
+    warm_path = server.socket_path(env) if warm_request is not None else None
     try:
-        proc = subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(write_end,),
-            preexec_fn=_grader_limits,
-        )  # fmt: skip
+        proc = server.submit(warm_path, warm_request | {"env": env}, write_end) if warm_path else None
+        if proc is None:
+            proc = subprocess.Popen(
+                cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(write_end,),
+                preexec_fn=_grader_limits,
+            )  # fmt: skip
+        elif warm_path:
+            warm_path = None  # a server took it: nothing to start afterwards
     finally:
         os.close(write_end)
     deadline = time.monotonic() + timeout
@@ -107,10 +148,19 @@ def _run_child(
                             payload = event
                         elif on_event is not None:
                             on_event(event)
-        proc.wait(timeout=max(deadline - time.monotonic(), 1))
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 1))
+        except ConnectionError as e:  # an infrastructure fault: never a learner's score
+            raise NnfsError(f"{e}; run the check again") from None
+    except BaseException:  # Ctrl-C, a timeout: the child (in its own session) goes too
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        raise
     finally:
         os.close(read_end)
         proc.stdout.close()
+    if warm_path:
+        server.spawn(warm_path, env)
     return proc.returncode, b"".join(output).decode("utf-8", "replace"), payload
 
 
@@ -149,7 +199,6 @@ def _run_in_process(
     args: list[str], on_event: Callable[[dict], None] | None
 ) -> tuple[int, str, dict | None]:
     """pytest.main here, silent: its output is kept, nothing reaches this process's streams."""
-    import contextlib
     import io
     import warnings
 
@@ -200,6 +249,7 @@ def grade(
     run_timeout: float = RUN_TIMEOUT,
     exit_first: bool = False,
     in_process: bool = False,
+    warm: bool = False,
     on_progress: Callable[[dict], None] | None = None,
 ) -> Result:
     """Grade `target` (a .py or .ipynb) with `topic`'s grader. Never raises for learner faults.
@@ -208,6 +258,8 @@ def grade(
     the learner's code runs in its sandbox worker either way. In-process saves a Python
     start-up per grading (what a notebook kernel pays once per notebook under nbgrader);
     it has no whole-run timeout, so it is for callers with their own (nbgrader's per cell).
+    With `warm` the child is forked from the warm grader (`server`), started in the
+    background after the first such grading: the same fresh child, without the start-up.
 
     Calls that hang cost one `call_timeout` each and the other parts are still graded,
     as long as the whole run stays within `run_timeout`. `on_progress` is told, while the
@@ -238,23 +290,11 @@ def grade(
         return Result(topic.id, str(target), [], 0.0, error=f"{target.name} {what}")
     deadline = time.time() + run_timeout - _REPORT_MARGIN
     with temp_folder("grade") as tmp:
-        ini = Path(tmp, "pytest.ini")
-        ini.write_text("[pytest]\n", encoding="utf-8")
-        args = [
-            str(topic.grader_path), "-p", "nnfs_cli.grading.plugin", *_PLUGINS_OFF,
-            "-c", str(ini), "--rootdir", tmp, "--import-mode=importlib",
-            "-W", "ignore::DeprecationWarning",
-            "--nnfs-topic", topic.id, "--nnfs-target", str(target),
-            "--nnfs-call-timeout", str(call_timeout), "--nnfs-deadline", repr(deadline),
-        ]  # fmt: skip
-        if parts:
-            args += ["--nnfs-parts", ",".join(parts)]
-        if on_progress is not None:
-            args.append("--nnfs-progress")
-        if exit_first:  # the audit only needs to know whether anything fails
-            args.append("-x")
-        for p in protect:
-            args += ["--nnfs-protect", str(p)]
+        args = pytest_args(
+            topic, target, tmp, parts=parts, protect=tuple(str(p) for p in protect),
+            call_timeout=call_timeout, deadline=deadline, progress=on_progress is not None,
+            exit_first=exit_first,
+        )  # fmt: skip
         if in_process:
             prestart.prestart(topic, target, tuple(str(p) for p in protect), float(call_timeout))
             try:
@@ -263,7 +303,15 @@ def grade(
                 prestart.discard()
         else:
             try:
-                code, output, data = _run_child(args, tmp, run_timeout, on_progress)
+                warm_request = None
+                if warm and server.enabled():
+                    warm_request = {
+                        "topic": topic.id, "target": str(target), "parts": list(parts),
+                        "protect": [str(p) for p in protect], "call_timeout": call_timeout,
+                        "deadline": deadline, "progress": on_progress is not None,
+                        "exit_first": exit_first,
+                    }  # fmt: skip
+                code, output, data = _run_child(args, tmp, run_timeout, on_progress, warm_request)
             except subprocess.TimeoutExpired:
                 return Result(
                     topic.id,
@@ -302,9 +350,7 @@ def grade(
 
 def _say_once_fence_is_weaker(missing: list[str]) -> None:
     """One line, once per machine (and Python), when the kernel cannot enforce the fence."""
-    from nnfs_cli.grading.plugin import private_cache
-
-    marker = Path(private_cache(), "fence-notice-shown")
+    marker = Path(server.private_cache(), "fence-notice-shown")
     if marker.exists():
         return
     print(

@@ -6,6 +6,7 @@ learner can act on; the grading plugin turns it into the test's message.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import resource
@@ -204,6 +205,85 @@ _ENV_KEPT = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT
 _FRAME = re.compile(r'File "(?P<file>[^"]*)", line (?P<line>\d+) in (?P<name>\w+)')
 
 
+@dataclass
+class _Worker:
+    """A started worker process, before it is given a submission."""
+
+    key: tuple
+    proc: subprocess.Popen
+    to: int
+    from_: int
+    dump: int
+    tails: tuple[_Tail, _Tail]
+    scratch: tempfile.TemporaryDirectory
+
+    def kill(self) -> None:
+        for fd in (self.to, self.from_, self.dump):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.scratch.cleanup()
+
+
+_spare: _Worker | None = None  # started ahead for the next grading (watch: the next save)
+
+
+def _spawn_key(config: SandboxConfig) -> tuple:
+    """What a worker process is started with; the rest comes in its init frame."""
+    kept = tuple(sorted((k, v) for k, v in os.environ.items() if k in _ENV_KEPT))
+    return config.memory_mb, config.cpu_seconds, tuple(sorted(config.env.items())), kept
+
+
+def _spawn(config: SandboxConfig, scratch_dir: tempfile.TemporaryDirectory) -> _Worker:
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+    dump_r, dump_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    scratch = scratch_dir.name
+    # a small environment: nothing of the grader's (its paths, NNFS_ or PYTEST_ variables)
+    env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT} | {
+        # one BLAS thread: deterministic sums, small address space, no oversubscription
+        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+        "HOME": scratch, "TMPDIR": scratch, "MPLCONFIGDIR": scratch,
+    } | config.env  # fmt: skip
+    argv = [sys.executable, "-I", "-m", "nnfs_cli.sandbox.worker"]
+    proc = subprocess.Popen(
+        [*argv, str(to_child_r), str(from_child_w), str(dump_w)],
+        stdin=subprocess.DEVNULL,
+        stdout=out_w,
+        stderr=err_w,
+        pass_fds=(to_child_r, from_child_w, dump_w),
+        start_new_session=True,
+        preexec_fn=_limits(config.memory_mb, config.cpu_seconds),
+        cwd=scratch,
+        env=env,
+    )
+    for fd in (to_child_r, from_child_w, out_w, err_w, dump_w):
+        os.close(fd)
+    return _Worker(_spawn_key(config), proc, to_child_w, from_child_r, dump_r,
+                   (_Tail(out_r), _Tail(err_r)), scratch_dir)  # fmt: skip
+
+
+def keep_spare(config: SandboxConfig | None = None) -> None:
+    """Start a worker now for the next Sandbox with this configuration to take.
+
+    For a long-lived caller between gradings (`nnfs watch` waiting for a save): the next
+    grading skips the worker's Python and NumPy start-up. A spare nobody takes ends when
+    this process does (its channel closes).
+    """
+    global _spare
+    config = config or SandboxConfig()
+    if _spare is not None and (_spare.proc.poll() is not None or _spare.key != _spawn_key(config)):
+        _spare.kill()
+        _spare = None
+    if _spare is None:
+        _spare = _spawn(config, temp_folder("scratch"))
+
+
 class Sandbox:
     """One worker process at a time, restarted after a crash or a timeout."""
 
@@ -227,38 +307,26 @@ class Sandbox:
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
-        """Start the worker without waiting for it (its start-up overlaps the grader's)."""
+        """Start the worker without waiting for it (its start-up overlaps the grader's).
+
+        A spare worker started ahead for this configuration (`keep_spare`) is taken instead:
+        it has loaded Python and NumPy already and is waiting for its submission.
+        """
+        global _spare
         if self.proc is not None or self.load_error is not None:
             return
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        dump_r, dump_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
+        spare, _spare = _spare, None
+        if spare is not None and spare.key == _spawn_key(self.config) and spare.proc.poll() is None:
+            self._scratch.cleanup()
+            self._scratch = spare.scratch
+            worker = spare
+        else:
+            if spare is not None:
+                spare.kill()
+            worker = _spawn(self.config, self._scratch)
+        self.proc, self._tails = worker.proc, worker.tails
+        self._to, self._from, self._dump = worker.to, worker.from_, worker.dump
         scratch = self._scratch.name
-        # a small environment: nothing of the grader's (its paths, NNFS_ or PYTEST_ variables)
-        env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT} | {
-            # one BLAS thread: deterministic sums, small address space, no oversubscription
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
-            "HOME": scratch, "TMPDIR": scratch, "MPLCONFIGDIR": scratch,
-        } | self.config.env  # fmt: skip
-        argv = [sys.executable, "-I", "-m", "nnfs_cli.sandbox.worker"]
-        self.proc = subprocess.Popen(
-            [*argv, str(to_child_r), str(from_child_w), str(dump_w)],
-            stdin=subprocess.DEVNULL,
-            stdout=out_w,
-            stderr=err_w,
-            pass_fds=(to_child_r, from_child_w, dump_w),
-            start_new_session=True,
-            preexec_fn=_limits(self.config.memory_mb, self.config.cpu_seconds),
-            cwd=scratch,
-            env=env,
-        )
-        for fd in (to_child_r, from_child_w, out_w, err_w, dump_w):
-            os.close(fd)
-        self._to, self._from, self._dump = to_child_w, from_child_r, dump_r
-        self._tails = (_Tail(out_r), _Tail(err_r))
         self._loaded = False
         write_frame(
             self._to,

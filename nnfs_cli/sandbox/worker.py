@@ -412,12 +412,15 @@ def main() -> None:
     import pickle
     import signal
 
+    # on a timeout the grader asks where the learner's code is stuck before killing us
+    faulthandler.register(signal.SIGUSR1, file=os.fdopen(dump_fd, "w"), all_threads=False)
+    # loaded before the fence (numpy reads files while importing), and before the init
+    # frame, so a spare worker started ahead of a save has it ready when its submission comes
+    import numpy  # noqa: F401
+
     init = pickle.loads(read_raw_frame(in_fd))
     scratch = os.path.realpath(init["scratch"])
     os.chdir(scratch)
-    # on a timeout the grader asks where the learner's code is stuck before killing us
-    faulthandler.register(signal.SIGUSR1, file=os.fdopen(dump_fd, "w"), all_threads=False)
-    import numpy  # noqa: F401 - loaded before the fence: numpy reads files while importing
 
     # tracebacks show the learner's lines, which the fenced worker can no longer read
     source = init["source"]
