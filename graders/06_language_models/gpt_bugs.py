@@ -83,12 +83,12 @@ BUGS = [
         "sublayer(LN(x)), which trains deep stacks stably",
         code=edited(
             _BLOCK,
-            ("""    x = x + causal_self_attention(layer_norm(x, p["ln_1_gamma"], p["ln_1_beta"]), attn, n_head)[0]
+            ("""    x = x + torch.as_tensor(causal_self_attention(layer_norm(x, p["ln_1_gamma"], p["ln_1_beta"]), attn, n_head)[0])
     h = layer_norm(x, p["ln_2_gamma"], p["ln_2_beta"])
-    h = gelu(h @ p["mlp_c_fc_W"] + p["mlp_c_fc_b"])
+    h = torch.as_tensor(gelu(h @ p["mlp_c_fc_W"] + p["mlp_c_fc_b"]))
     return x + h @ p["mlp_c_proj_W"] + p["mlp_c_proj_b"]""",
-             """    x = layer_norm(x + causal_self_attention(x, attn, n_head)[0], p["ln_1_gamma"], p["ln_1_beta"])
-    h = gelu(x @ p["mlp_c_fc_W"] + p["mlp_c_fc_b"])
+             """    x = layer_norm(x + torch.as_tensor(causal_self_attention(x, attn, n_head)[0]), p["ln_1_gamma"], p["ln_1_beta"])
+    h = torch.as_tensor(gelu(x @ p["mlp_c_fc_W"] + p["mlp_c_fc_b"]))
     return layer_norm(x + h @ p["mlp_c_proj_W"] + p["mlp_c_proj_b"], p["ln_2_gamma"], p["ln_2_beta"])"""),
         ),  # fmt: skip
         fails=_BLOCKS,
@@ -100,9 +100,9 @@ BUGS = [
         hint="the residual adds the block's input x, not its normalized copy: x = x + attn(ln_1(x))",
         code=edited(
             _BLOCK,
-            ("""    x = x + causal_self_attention(layer_norm(x, p["ln_1_gamma"], p["ln_1_beta"]), attn, n_head)[0]""",
+            ("""    x = x + torch.as_tensor(causal_self_attention(layer_norm(x, p["ln_1_gamma"], p["ln_1_beta"]), attn, n_head)[0])""",
              """    x = layer_norm(x, p["ln_1_gamma"], p["ln_1_beta"])
-    x = x + causal_self_attention(x, attn, n_head)[0]"""),
+    x = x + torch.as_tensor(causal_self_attention(x, attn, n_head)[0])"""),
         ),  # fmt: skip
         fails=_BLOCKS,
     ),
@@ -111,7 +111,7 @@ BUGS = [
         name="mlp-relu-not-gelu",
         function="gpt_block",
         hint="GPT's MLP uses GELU (tanh form) between its two layers, not the original Transformer's ReLU",
-        code=edited(_BLOCK, ('h = gelu(h @ p["mlp_c_fc_W"] + p["mlp_c_fc_b"])',
+        code=edited(_BLOCK, ('h = torch.as_tensor(gelu(h @ p["mlp_c_fc_W"] + p["mlp_c_fc_b"]))',
                              'h = torch.relu(h @ p["mlp_c_fc_W"] + p["mlp_c_fc_b"])')),  # fmt: skip
         fails=_BLOCKS,
     ),
