@@ -64,11 +64,33 @@ is not a perplexity, and neither is 2 ** (a mean in nats) (base 2 goes with log2
 The filters take probabilities (..., V) and return the renormalised distribution, same
 shape: every function works on a batch of distributions along the last axis.
 
+## The neural language model (Bengio et al. 2003)
+
+Count tables cannot generalise from "the dog chases" to "the cat chases". A neural LM
+embeds each of the `context` previous tokens, concatenates the embeddings, and predicts
+the next token with an MLP:
+
+    x = concat(E[c_1], ..., E[c_n])              (N, n d)     E: (V, d)
+    h = tanh(x @ W1 + b1)                        (N, H)       W1: (n d, H)
+    logits = h @ W2 + b2                         (N, V)       W2: (H, V)
+
+Parameters are a dict of arrays: "E", "W1", "b1", "W2", "b2" (weights (in, out), used as
+`x @ W + b`). The training windows come from `context_windows` (given): the same padding
+as the n-gram model, n BOS in front and one EOS at the end, so its perplexity is directly
+comparable to an (n + 1)-gram's. `train_neural_lm` fits it with full-batch Adam on the
+mean cross-entropy; the grader trains yours on 500 generated sentences
+(`nnfs_cli.corpus`) and wants its perplexity on 300 other sentences at least 5% below
+the add-0.01 bigram's (the reference: ~7.9 against ~9.95).
+
+You may use torch tensors and autograd here (nn.Embedding, nn.Linear, torch.optim are
+fine; `import torch` inside the two neural functions, so the other parts stay fast); the
+language-modelling libraries (nltk, transformers) are not.
+
 **Never modify an input in place.** Inputs are read-only: return new arrays.
 
 Read: Jurafsky & Martin, *Speech and Language Processing* (3rd ed.), chapter 3 (n-grams,
-smoothing, perplexity); Holtzman et al. (2020), "The curious case of neural text
-degeneration" (nucleus sampling).
+smoothing, perplexity); Bengio et al. (2003), "A neural probabilistic language model";
+Holtzman et al. (2020), "The curious case of neural text degeneration" (nucleus sampling).
 """
 
 import numpy as np
@@ -162,3 +184,66 @@ def sample(probs: np.ndarray, seed: int) -> np.ndarray:
     """
     # YOUR CODE HERE
     raise NotImplementedError("language-model: implement sample")
+
+
+def context_windows(sentences: list[list[int]], context: int) -> tuple[np.ndarray, np.ndarray]:
+    """Given: the training pairs of a neural LM with `context` previous tokens.
+
+    Each sentence is padded [BOS] * context + s + [EOS]; every predicted token (the words
+    and the EOS) gives one pair. Returns (contexts (M, context) int64, targets (M,) int64).
+    """
+    contexts, targets = [], []
+    for sentence in sentences:
+        tokens = [BOS] * context + list(sentence) + [EOS]
+        for i in range(context, len(tokens)):
+            contexts.append(tokens[i - context : i])
+            targets.append(tokens[i])
+    return np.array(contexts, dtype=np.int64).reshape(-1, context), np.array(targets, dtype=np.int64)
+
+
+def init_neural_lm(vocab_size: int, context: int, d_embed: int, d_hidden: int, seed: int) -> dict[str, np.ndarray]:
+    """Given: the parameters of the neural LM, float64, seeded.
+
+    "E" (V, d_embed) ~ N(0, 1); "W1" (context * d_embed, d_hidden) and "W2" (d_hidden, V)
+    ~ N(0, 1 / fan_in); "b1" (d_hidden,) and "b2" (V,) zeros.
+    """
+    rng = np.random.default_rng(seed)
+    fan_in = context * d_embed
+    return {
+        "E": rng.normal(size=(vocab_size, d_embed)),
+        "W1": rng.normal(scale=fan_in**-0.5, size=(fan_in, d_hidden)),
+        "b1": np.zeros(d_hidden),
+        "W2": rng.normal(scale=d_hidden**-0.5, size=(d_hidden, vocab_size)),
+        "b2": np.zeros(vocab_size),
+    }
+
+
+def neural_lm_forward(params: dict, contexts):
+    """The logits of the next token: contexts (N, context) int ids -> logits (N, V).
+
+    x = the embeddings E[c_1], ..., E[c_n] concatenated in context order (N, n * d);
+    h = tanh(x @ W1 + b1); logits = h @ W2 + b2. Works on arrays or torch tensors.
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("language-model: implement neural_lm_forward")
+
+
+def train_neural_lm(
+    contexts: np.ndarray,
+    targets: np.ndarray,
+    vocab_size: int,
+    d_embed: int,
+    d_hidden: int,
+    steps: int,
+    lr: float,
+    seed: int,
+) -> tuple[dict[str, np.ndarray], list[float]]:
+    """Train the model from init_neural_lm(vocab_size, contexts.shape[1], d_embed, d_hidden, seed).
+
+    contexts (M, context), targets (M,): from context_windows. Each step: the whole batch,
+    the mean cross-entropy of neural_lm_forward's logits against the targets, one Adam step
+    (torch.optim.Adam(lr=lr) is fine). Returns (the trained parameters as NumPy arrays, the
+    loss before each step: a list of `steps` floats).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("language-model: implement train_neural_lm")

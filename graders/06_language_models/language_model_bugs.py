@@ -11,6 +11,9 @@ _TEMP = reference_function(__file__, "temperature_probs")
 _TOP_K = reference_function(__file__, "top_k_filter")
 _TOP_P = reference_function(__file__, "top_p_filter")
 _SAMPLE = reference_function(__file__, "sample")
+_FORWARD = reference_function(__file__, "neural_lm_forward")
+_TRAIN = reference_function(__file__, "train_neural_lm")
+_NEURAL = ("neural_lm_forward", "train_neural_lm")
 
 BUGS = [
     KnownBug(
@@ -150,5 +153,42 @@ BUGS = [
         function="sample",
         hint="token i must come out with probability probs[i], not uniformly among the tokens allowed",
         code=edited(_SAMPLE, ("cdf = np.cumsum(probs, axis=-1)", "cdf = np.cumsum(probs > 0, axis=-1)")),
+    ),
+    KnownBug(
+        # The (N, n, d) embeddings transposed before flattening: features interleaved across
+        # positions instead of one position's embedding after the other (a reshape slip
+        # PyTorch forum threads on Bengio-style models keep meeting).
+        name="neural-concat-interleaved",
+        function="neural_lm_forward",
+        hint="E[contexts] is (N, context, d): reshape(N, context * d) as it is puts E[c_1] first, then E[c_2], ...; "
+        "do not transpose before flattening",
+        code=edited(_FORWARD, ('p["E"][ids].reshape(', 'p["E"][ids].transpose(1, 2).reshape(')),
+        fails=_NEURAL,
+    ),
+    KnownBug(
+        # The hidden layer's nonlinearity forgotten: the model collapses to a linear map.
+        name="neural-no-tanh",
+        function="neural_lm_forward",
+        hint="h = tanh(x @ W1 + b1): without the tanh two linear layers are one linear layer",
+        code=edited(_FORWARD, ('torch.tanh(x @ p["W1"] + p["b1"])', '(x @ p["W1"] + p["b1"])')),
+        fails=_NEURAL,
+    ),
+    KnownBug(
+        # optimizer.zero_grad() forgotten: gradients pile up across steps (the most asked
+        # question of the PyTorch forums' beginner category).
+        name="gradients-never-zeroed",
+        function="train_neural_lm",
+        hint="call opt.zero_grad() before each loss.backward(): backward ADDS to .grad, so the steps use the "
+        "sum of every gradient so far",
+        code=edited(_TRAIN, ("        opt.zero_grad()\n", "")),
+    ),
+    KnownBug(
+        # F.cross_entropy given probabilities: it applies log_softmax itself, so the model's
+        # outputs go through a softmax twice and learning nearly stops.
+        name="softmax-before-cross-entropy",
+        function="train_neural_lm",
+        hint="F.cross_entropy takes the raw logits (it applies log_softmax itself): do not softmax them first",
+        code=edited(_TRAIN, ("cross_entropy(neural_lm_forward(params, contexts), y)",
+                             "cross_entropy(torch.softmax(neural_lm_forward(params, contexts), dim=-1), y)")),
     ),
 ]

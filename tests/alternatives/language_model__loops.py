@@ -1,7 +1,8 @@
 """A correct language-model in another style: counts through a Counter of tuples, smoothing
 and interpolation context by context with itertools.product, perplexity in bits (2 to the
 mean log2, the same number), the filters row by row with a stable argsort, and sampling
-with rng.choice one row at a time."""
+with rng.choice one row at a time; the neural LM as torch's own modules (nn.Embedding,
+nn.Linear with the (in, out) weights transposed in and out), trained in float32."""
 
 import itertools
 import math
@@ -107,3 +108,74 @@ def sample(probs, seed):
     flat = p.reshape(-1, p.shape[-1])
     ids = [rng.choice(len(row), p=row / row.sum()) for row in flat]
     return np.array(ids, dtype=np.int64).reshape(p.shape[:-1])
+
+
+def context_windows(sentences, context):
+    contexts, targets = [], []
+    for sentence in sentences:
+        tokens = [BOS] * context + list(sentence) + [EOS]
+        for i in range(context, len(tokens)):
+            contexts.append(tokens[i - context : i])
+            targets.append(tokens[i])
+    return np.array(contexts, dtype=np.int64).reshape(-1, context), np.array(targets, dtype=np.int64)
+
+
+def init_neural_lm(vocab_size, context, d_embed, d_hidden, seed):
+    rng = np.random.default_rng(seed)
+    fan_in = context * d_embed
+    return {
+        "E": rng.normal(size=(vocab_size, d_embed)),
+        "W1": rng.normal(scale=fan_in**-0.5, size=(fan_in, d_hidden)),
+        "b1": np.zeros(d_hidden),
+        "W2": rng.normal(scale=d_hidden**-0.5, size=(d_hidden, vocab_size)),
+        "b2": np.zeros(vocab_size),
+    }
+
+
+def _modules(params, dtype):
+    import torch
+
+    t = {k: torch.as_tensor(np.asarray(v), dtype=dtype) for k, v in params.items()}
+    embed = torch.nn.Embedding.from_pretrained(t["E"], freeze=False)
+    hidden = torch.nn.Linear(*t["W1"].shape, dtype=dtype)
+    out = torch.nn.Linear(*t["W2"].shape, dtype=dtype)
+    with torch.no_grad():
+        for layer, w, b in ((hidden, "W1", "b1"), (out, "W2", "b2")):
+            layer.weight.copy_(t[w].T)
+            layer.bias.copy_(t[b])
+    return embed, hidden, out
+
+
+def _logits(modules, contexts):
+    import torch
+
+    embed, hidden, out = modules
+    x = embed(torch.as_tensor(np.asarray(contexts), dtype=torch.long)).flatten(start_dim=1)
+    return out(torch.tanh(hidden(x)))
+
+
+def neural_lm_forward(params, contexts):
+    import torch
+
+    dtype = torch.float32 if np.asarray(params["E"]).dtype == np.float32 else torch.float64
+    with torch.no_grad():
+        return _logits(_modules(params, dtype), contexts).numpy()
+
+
+def train_neural_lm(contexts, targets, vocab_size, d_embed, d_hidden, steps, lr, seed):
+    import torch
+
+    modules = _modules(init_neural_lm(vocab_size, contexts.shape[1], d_embed, d_hidden, seed), torch.float32)
+    opt = torch.optim.Adam([w for m in modules for w in m.parameters()], lr=lr)
+    y = torch.as_tensor(targets)
+    losses = []
+    for _ in range(steps):
+        log_p = torch.log_softmax(_logits(modules, contexts), dim=-1)
+        loss = -log_p[torch.arange(len(y)), y].mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    embed, hidden, out = modules
+    weights = {"E": embed.weight, "W1": hidden.weight.T, "b1": hidden.bias, "W2": out.weight.T, "b2": out.bias}
+    return {k: v.detach().numpy().astype(np.float64) for k, v in weights.items()}, losses
