@@ -330,6 +330,18 @@ def test_top_p_filter_ties(learner):
                  "token, as the docstring says")  # fmt: skip
 
 
+@pytest.mark.part("top_p_filter", points=0.5)
+def test_top_p_filter_p_one_when_the_sum_falls_short(learner):
+    """p = 1 on ten probabilities of 0.1, whose float cumulative sum ends at
+    0.9999999999999999 < 1: no position reaches p, and every token is still kept (no
+    index past the end, no NaN)."""
+    p = np.full((2, 10), 0.1)
+    assert_true(np.cumsum(p[0])[-1] < 1.0, "the grader's own case", "the float sum must fall short of 1")
+    assert_close(learner.top_p_filter(p, 1.0), p, "top_p_filter(probs, 1.0) with a cumulative sum just below 1",
+                 on="probs = ten 0.1s (two rows), p=1.0", hint="when no cumulative sum reaches p, keep every "
+                 "token: the crossing position is at most V - 1")  # fmt: skip
+
+
 # ---------------------------------------------------------------------------------------
 # sample
 # ---------------------------------------------------------------------------------------
@@ -337,12 +349,20 @@ def test_top_p_filter_ties(learner):
 # The target of the frequency test: 7 tokens in the support and 2 outside it (ids 2, 7).
 TARGET = np.array([0.25, 0.15, 0.0, 0.35, 0.05, 0.1, 0.08, 0.0, 0.02])
 DRAWS = 20_000
-# Chi-square over the 7 supported tokens (6 degrees of freedom) at alpha = 1e-4:
-# scipy.stats.chi2.ppf(1 - 1e-4, 6) = 27.856. A correct sampler fails with probability
-# 1e-4 (its draws are fixed by its seed: that chance is taken once per way of drawing);
-# the power against moving 0.02 of probability between any two tokens of the support is
-# >= 0.994 (noncentral chi-square, scipy.stats.ncx2), and every known bug is far beyond.
-CHI2_CRITICAL = 27.856
+# Chi-square over the supported tokens (support size - 1 degrees of freedom) at alpha =
+# 1e-4: scipy.stats.chi2.ppf(1 - 1e-4, df) for df = 1..6. A correct sampler fails with
+# probability 1e-4 (its draws are fixed by its seed: that chance is taken once per way of
+# drawing). The power against moving 0.02 of probability between any two tokens of the
+# support (noncentral chi-square, scipy.stats.ncx2, 20,000 draws) is >= 0.994 for TARGET
+# and >= 0.996 for each decoder's target below; every known bug is far beyond.
+CHI2_CRITICAL = {1: 15.137, 2: 18.421, 3: 21.108, 4: 23.513, 5: 25.745, 6: 27.856}
+# Each decoding strategy's distribution, from the reference, for fixed logits.
+LOGITS = np.array([2.0, 1.0, 0.5, 0.0, -0.5, -1.0, -3.0])
+DECODERS = {
+    "temperature 2": lambda ref: ref.temperature_probs(LOGITS, 2.0),
+    "top-k 3": lambda ref: ref.top_k_filter(ref.temperature_probs(LOGITS, 1.0), 3),
+    "top-p 0.9": lambda ref: ref.top_p_filter(ref.temperature_probs(LOGITS, 1.0), 0.9),
+}
 
 
 def draws(learner, probs, seed, what):
@@ -374,19 +394,38 @@ def test_sample_support(learner):
                 "whose cumulative probability EXCEEDS u")  # fmt: skip
 
 
+def assert_frequencies(learner, target, seed, what):
+    """DRAWS draws of `target`: none outside its support, and chi-square below the critical value."""
+    got, on = draws(learner, np.tile(target, (DRAWS, 1)), seed=seed, what=what)
+    support = target > 0
+    outside = np.setdiff1d(np.unique(got), np.flatnonzero(support))
+    assert_true(outside.size == 0, f"{what}: tokens outside the support",
+                f"ids {outside.tolist()} came out; the distribution is {np.round(target, 4).tolist()}", on=on,
+                hint="a token of probability 0 has an empty interval of the cumulative sum: return the first id "
+                "whose cumulative probability EXCEEDS u")  # fmt: skip
+    observed = np.bincount(got, minlength=len(target))
+    expected = DRAWS * target[support]
+    stat = float(((observed[support] - expected) ** 2 / expected).sum())
+    critical = CHI2_CRITICAL[int(support.sum()) - 1]
+    assert_true(stat < critical, f"{what}: the frequencies do not match the distribution",
+                f"chi-square {stat:.1f} over {int(support.sum())} tokens (needed < {critical}); frequencies "
+                f"{np.round(observed / DRAWS, 3).tolist()} for probabilities {np.round(target, 4).tolist()}", on=on,
+                hint=HINTS["sample"])  # fmt: skip
+
+
 @pytest.mark.part("sample", points=1)
 def test_sample_frequencies(learner):
     """The frequencies of 20,000 draws match the distribution: chi-square over the support
     below 27.86 (alpha = 1e-4, power >= 0.994 against 0.02 of mass moved)."""
-    got, on = draws(learner, np.tile(TARGET, (DRAWS, 1)), seed=2, what="sample(20,000 copies of one distribution)")
-    observed = np.bincount(np.clip(got, 0, len(TARGET) - 1), minlength=len(TARGET))
-    support = TARGET > 0
-    expected = DRAWS * TARGET
-    stat = float(((observed[support] - expected[support]) ** 2 / expected[support]).sum())
-    assert_true(stat < CHI2_CRITICAL, "sample: the frequencies do not match the distribution",
-                f"chi-square {stat:.1f} (needed < {CHI2_CRITICAL}); frequencies "
-                f"{np.round(observed / DRAWS, 3).tolist()} for probabilities {TARGET.tolist()}", on=on,
-                hint=HINTS["sample"])  # fmt: skip
+    assert_frequencies(learner, TARGET, seed=2, what="sample(20,000 copies of one distribution)")
+
+
+@pytest.mark.parametrize("decoder", list(DECODERS))
+@pytest.mark.part("sample", points=0.5)
+def test_sample_each_decoder(learner, ref, decoder):
+    """Sampling with temperature 2, top-k 3 and top-p 0.9 (the distributions from the
+    reference): 20,000 draws stay in each support and pass the chi-square test."""
+    assert_frequencies(learner, DECODERS[decoder](ref), seed=4, what=f"sample from the {decoder} distribution")
 
 
 @pytest.mark.part("sample", points=0.5)

@@ -60,7 +60,7 @@ BUGS = [
         function="interpolated_probs",
         hint="a context never seen has no maximum-likelihood estimate: use the uniform 1 / V for that order, "
         "so the mix still sums to 1",
-        code=edited(_INTERP, ("1.0 / c.shape[-1])", "0.0)")),
+        code=edited(_INTERP, ("(c + unseen) / (total + unseen * c.shape[-1])", "c / (total + unseen)")),
     ),
     KnownBug(
         # exp of the total NLL: the "perplexity" then grows with the length of the text.
@@ -192,3 +192,12 @@ BUGS = [
                              "cross_entropy(torch.softmax(neural_lm_forward(params, contexts), dim=-1), y)")),
     ),
 ]
+
+EQUIVALENT = {
+    "top_p_filter/swap-args/swap first two arguments#0": "np.minimum is symmetric: the same crossing index",
+    "top_k_filter/axis/drop axis#0": "np.sort sorts along the last axis by default: axis=-1 is only explicit",
+    "top_p_filter/axis/drop axis#0": "np.sort sorts along the last axis by default: axis=-1 is only explicit",
+    "top_p_filter/axis/drop axis#3": "np.take_along_axis's axis defaults to -1 (NumPy >= 2.3): the same lookup",
+    "sample/arith/Mult->Div#0": "probs are distributions (the docstring's contract), so the total is 1 and "
+    "u * 1 = u / 1; the scaling only guards a float sum a hair off 1",
+}

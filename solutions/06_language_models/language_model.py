@@ -138,7 +138,8 @@ def interpolated_probs(counts_by_order: list[np.ndarray], lambdas: np.ndarray) -
     for lam, counts in zip(lambdas, counts_by_order):
         c = np.asarray(counts, dtype=np.float64)
         total = c.sum(axis=-1, keepdims=True)
-        ml = np.where(total > 0, c / np.where(total > 0, total, 1.0), 1.0 / c.shape[-1])
+        unseen = total == 0  # such a row becomes uniform: 1 added to each of its V zeros
+        ml = (c + unseen) / (total + unseen * c.shape[-1])
         probs = probs + lam * ml
     return probs
     ### END SOLUTION

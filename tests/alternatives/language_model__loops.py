@@ -111,25 +111,20 @@ def sample(probs, seed):
 
 
 def context_windows(sentences, context):
-    contexts, targets = [], []
-    for sentence in sentences:
-        tokens = [BOS] * context + list(sentence) + [EOS]
-        for i in range(context, len(tokens)):
-            contexts.append(tokens[i - context : i])
-            targets.append(tokens[i])
-    return np.array(contexts, dtype=np.int64).reshape(-1, context), np.array(targets, dtype=np.int64)
+    padded = [(BOS,) * context + tuple(s) + (EOS,) for s in sentences]
+    pairs = [(t[i : i + context], t[i + context]) for t in padded for i in range(len(t) - context)]
+    return np.array([c for c, _ in pairs], dtype=np.int64).reshape(-1, context), np.array(
+        [w for _, w in pairs], dtype=np.int64)
 
 
 def init_neural_lm(vocab_size, context, d_embed, d_hidden, seed):
-    rng = np.random.default_rng(seed)
-    fan_in = context * d_embed
-    return {
-        "E": rng.normal(size=(vocab_size, d_embed)),
-        "W1": rng.normal(scale=fan_in**-0.5, size=(fan_in, d_hidden)),
-        "b1": np.zeros(d_hidden),
-        "W2": rng.normal(scale=d_hidden**-0.5, size=(d_hidden, vocab_size)),
-        "b2": np.zeros(vocab_size),
-    }
+    draw = np.random.default_rng(seed).normal
+    shapes = {"E": (vocab_size, d_embed), "W1": (context * d_embed, d_hidden), "W2": (d_hidden, vocab_size)}
+    params = {}
+    for name, shape in shapes.items():  # the order of the draws is the reference's: E, W1, W2
+        params[name] = draw(size=shape) if name == "E" else draw(scale=shape[0] ** -0.5, size=shape)
+    return {"E": params["E"], "W1": params["W1"], "b1": np.zeros(d_hidden), "W2": params["W2"],
+            "b2": np.zeros(vocab_size)}
 
 
 def _modules(params, dtype):
