@@ -722,3 +722,12 @@ def test_known_bug_evidence_compares_torch_tensors_that_require_grad():
     t = torch.ones(3, dtype=torch.float64, requires_grad=True) * 2
     assert _same(t, np.full(3, 2.0)) and _same({"g": (t,)}, {"g": (np.full(3, 2.0),)})
     assert not _same(t, np.ones(3))
+
+
+def test_zeros_and_ones_are_not_called_rounded():
+    """A filter that kept one token returns a one-hot; probabilities whose largest is above
+    0.5 round to the same one-hot, but an argmax or a threshold explains it as well."""
+    expected = np.array([[0.62, 0.30, 0.08, 0.0], [0.05, 0.15, 0.55, 0.25]])
+    one_hot = np.array([[1.0, 0, 0, 0], [0, 0, 1.0, 0]])
+    assert name(one_hot, expected) != "rounded"
+    assert name(np.round(expected * 10, 0) / 10, expected) == "rounded"  # k = 1 still named
