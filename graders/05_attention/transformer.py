@@ -640,8 +640,9 @@ def test_train_transformer_learns_to_reverse(learner, ref, report):
     # over these steps (measured), well inside LOSS_TOL (float32's).
     short = TRAIN | {"steps": ADAM_STEPS}
     on_short = on.replace(f"steps={TRAIN['steps']}", f"steps={ADAM_STEPS}")
-    _, first = as_tuple(learner.train_transformer(src, tgt, VOCAB, *short.values()), 2, "train_transformer(...)",
-                        on_short)  # fmt: skip
+    # a long limit here too: the first call may pay imports (torch.optim's first step: ~2 s)
+    _, first = as_tuple(learner.train_transformer.with_timeout(120)(src, tgt, VOCAB, *short.values()), 2,
+                        "train_transformer(...)", on_short)  # fmt: skip
     first = np.asarray(as_tuple(first, ADAM_STEPS, "train_transformer: the losses (one per step)", on_short))
     ref_first = np.asarray(ref.train_transformer(src, tgt, VOCAB, *short.values())[1])
     assert_close(first[0], ref_first[0], "train_transformer: the first loss (before any step)", on=on_short,
