@@ -43,11 +43,15 @@ SHAPE = {  # the arrangement of values: shapes, axes, transposes, operand order
     "broadcast-mismatch", "flat-vs-nd", "slice-size", "reshape-size", "swapped-outputs",
     "shape-index", "dot-lengths", "array-not-scalar", "ambiguous-truth", "extra-axis", "number-not-array",
     "array-as-index", "repeated-axis", "contracted-sizes", "add-at-order",
+    "view-after-transpose", "concat-sizes",
 }  # fmt: skip
 SHAPE_PREFIXES = ("reduced-over-axis-",)
 INDEX = {"index-out-of-range", "off-by-one-length", "off-by-one", "border-only", "slice-size"}
 # facts about the crash, true whatever the edit (a check of the learner's own fired)
-ANY_CODE = {"undefined-name", "operand-types", "own-check-fired", "none-value"}
+ANY_CODE = {"undefined-name", "operand-types", "own-check-fired", "none-value",
+            # torch's: which dtypes or kinds of object met, what autograd refused
+            "dtype-mismatch", "target-dtype", "mask-dtype", "numpy-meets-tensor",
+            "numpy-on-autograd-tensor", "inplace-on-parameter", "no-graph"}  # fmt: skip
 
 
 def family(story: str) -> str:

@@ -637,6 +637,151 @@ _ERROR_STORIES = (
 )
 
 
+# PyTorch's errors on valid inputs (Phase 5 on, where the learner computes with tensors),
+# as its own messages word them; the same names as NumPy's stories where the mistake is the
+# same one.
+_TORCH_ERROR_STORIES = (
+    (
+        "RuntimeError",
+        r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d+)",
+        "broadcast-mismatch",
+        "two tensors combined elementwise (or in the batch dimensions of a @) disagree at "
+        "dimension {2}: sizes {0} and {1}; print the shapes of both operands where they meet: "
+        "a reduction without keepdim=True, a missing transpose, two inputs swapped, or heads "
+        "split one way and merged another",
+    ),
+    (
+        "RuntimeError",
+        r"The expanded size of the tensor \((\d+)\) must match the existing size \((\d+)\) at non-singleton dimension (\d+)",
+        "broadcast-mismatch",
+        "a tensor of size {1} at dimension {2} was broadcast (expand) to size {0}: only a size "
+        "of 1 stretches; print its shape, and check which axis holds what",
+    ),
+    (
+        "RuntimeError",
+        r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)",
+        "matmul-shapes",
+        "a matrix product of ({0}, {1}) by ({2}, {3}): the inner sizes {1} and {2} must agree; one "
+        "operand needs (or must lose) a .T, or the operands are in the wrong order; "
+        "(N, D) @ (D, H) -> (N, H)",
+    ),
+    (
+        "RuntimeError",
+        r"Expected size for first two dimensions of batch2 tensor to be: \[(\d+), (\d+)\] but got: \[(\d+), (\d+)\]",
+        "matmul-shapes",
+        "a batched matrix product whose inner sizes differ ({1} and {3}): the last axis of the "
+        "left operand must be the second-to-last of the right one, (..., T, d) @ (..., d, S); a "
+        "transpose(-2, -1) is missing or misplaced, or the operands are swapped",
+    ),
+    (
+        "RuntimeError",
+        r"expected m1 and m2 to have the same dtype, but got: (\w+) != (\w+)|expected scalar type (?:Float|Double) but found (?:Float|Double)",
+        "dtype-mismatch",
+        "float32 and float64 tensors met in a matrix product, where torch does not promote (it "
+        "does for + and *): compute in one dtype, e.g. torch.as_tensor(w, dtype=x.dtype), and "
+        "never make a float32 tensor (torch.tensor(list), torch.zeros) among float64 inputs",
+    ),
+    (
+        "TypeError",
+        r"argument '(\w+)' failed to unpack the object at pos \d+ with error \"type must be tuple of ints,\s*but got float\"",
+        "float-as-index",
+        "a float in a shape (the `{0}` of a reshape or view): `/` gives a float even when the "
+        "division is exact; use `//` for sizes (d // n_heads)",
+    ),
+    (
+        "IndexError",
+        r"tensors used as indices must be long, int, byte or bool tensors",
+        "float-as-index",
+        "an index tensor holds floats: token ids and class labels index as integers, "
+        "torch.as_tensor(ids, dtype=torch.long)",
+    ),
+    (
+        "RuntimeError",
+        r"shape '\[(.*?)\]' is invalid for input of size (\d+)",
+        "reshape-size",
+        "a reshape of {1} values into [{0}]: the target shape must hold the same number of "
+        "values; print the tensor's shape just before",
+    ),
+    (
+        "RuntimeError",
+        r"view size is not compatible with input tensor's size and stride",
+        "view-after-transpose",
+        ".view() of a tensor that a transpose or permute left non-contiguous: use .reshape(...) "
+        "(or .contiguous().view(...))",
+    ),
+    (
+        "IndexError",
+        r"Dimension out of range \(expected to be in range of \[(-?\d+), (-?\d+)\], but got (-?\d+)\)",
+        "wrong-axis",
+        "dim {2} on a tensor whose dims run from {0} to {1}: it has fewer dimensions than that "
+        "line expects (print its shape), or the dim of a reduction or transpose is wrong",
+    ),
+    (
+        "RuntimeError",
+        r"Can't call numpy\(\) on Tensor that requires grad",
+        "numpy-on-autograd-tensor",
+        "a NumPy function (or .numpy()) got a tensor autograd is tracking: compute with torch "
+        "operations (x.mean(-1, keepdim=True), ** 0.5, torch.exp) so the gradients flow through; "
+        ".detach() only what you return or print",
+    ),
+    (
+        "RuntimeError",
+        r"a leaf Variable that requires grad is being used in an in-place operation",
+        "inplace-on-parameter",
+        "a parameter that requires grad updated in place (w -= ..., .sub_()) while autograd "
+        "records: do the update inside `with torch.no_grad():`",
+    ),
+    (
+        "RuntimeError",
+        r"element 0 of tensors does not require grad and does not have a grad_fn",
+        "no-graph",
+        "backward() (or autograd.grad) of a loss autograd did not record: the parameters need "
+        "requires_grad=True, and the loss must be computed from them with torch operations (a "
+        "detour through NumPy, .detach() or .item() cuts the graph)",
+    ),
+    (
+        "RuntimeError",
+        r"expected target dtype to be Long or Byte, but got (\w+)|expected scalar type Long but found (\w+)",
+        "target-dtype",
+        "cross-entropy's targets are class indices of dtype int64: torch.as_tensor(y, dtype=torch.long)",
+    ),
+    (
+        "RuntimeError",
+        r"masked_fill_? only supports boolean masks, but got mask with dtype (\w+)",
+        "mask-dtype",
+        "masked_fill takes a boolean mask, not {0}: torch.as_tensor(mask, dtype=torch.bool)",
+    ),
+    (
+        "TypeError",
+        r"unsupported operand type\(s\) for (.+?): '(?:numpy\.ndarray' and 'Tensor|Tensor' and 'numpy\.ndarray)'",
+        "numpy-meets-tensor",
+        "a NumPy array and a torch tensor in one `{0}`: convert the array first, torch.as_tensor(a), "
+        "then compute with tensors",
+    ),
+    (
+        "RuntimeError",
+        r"Boolean value of Tensor with more than one value is ambiguous",
+        "ambiguous-truth",
+        "an if, while, and/or on a tensor of several values: a condition meant for one number got "
+        "a tensor; when it is about every entry, say so with .all() or .any()",
+    ),
+    (
+        "RuntimeError",
+        r"a Tensor with (\d+) elements cannot be converted to Scalar",
+        "array-not-scalar",
+        ".item() or float() of a tensor of {0} values: a value meant to be one number is not (a "
+        "missing .mean() or .sum(), or an elementwise * where a @ belongs); print its shape",
+    ),
+    (
+        "RuntimeError",
+        r"Sizes of tensors must match except in dimension (\d+)\. Expected size (\d+) but got size (\d+)",
+        "concat-sizes",
+        "torch.cat along dim {0} of tensors that differ elsewhere (sizes {1} and {2}): every other "
+        "dimension must agree; check the dim, and the shapes of the pieces",
+    ),
+)
+
+
 def from_exception(exc_type: str, detail: str, code: str = "") -> Diagnosis | None:
     """A known story for an exception the learner's code raised on valid inputs, or None.
 
@@ -656,7 +801,7 @@ def from_exception(exc_type: str, detail: str, code: str = "") -> Diagnosis | No
         match = re.search(r"operands could not be broadcast together with shapes (.*?)\s*$", detail)
         if match:
             return _broadcast_story(match.group(1))
-    for kind, pattern, name, hint in _ERROR_STORIES:
+    for kind, pattern, name, hint in _ERROR_STORIES + _TORCH_ERROR_STORIES:
         if exc_type == kind:
             match = re.search(pattern, detail)
             if match:

@@ -231,6 +231,49 @@ def test_shape_stories(got, want, story):
         ("NameError", "name 'negative' is not defined", "undefined-name"),
         ("ValueError", "my own message", None),
         ("RuntimeError", "index 5 is out of bounds for axis 0 with size 5", None),
+        # PyTorch's words for the same mistakes (Phase 5 on)
+        (
+            "RuntimeError",
+            "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1",
+            "broadcast-mismatch",
+        ),
+        (
+            "RuntimeError",
+            "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)",
+            "matmul-shapes",
+        ),
+        (
+            "RuntimeError",
+            "Expected size for first two dimensions of batch2 tensor to be: [4, 3] but got: [4, 4].",
+            "matmul-shapes",
+        ),
+        (
+            "RuntimeError",
+            "expected m1 and m2 to have the same dtype, but got: float != double",
+            "dtype-mismatch",
+        ),
+        (
+            "TypeError",
+            "reshape(): argument 'shape' failed to unpack the object at pos 3 with error "
+            '"type must be tuple of ints,but got float"',
+            "float-as-index",
+        ),
+        ("RuntimeError", "shape '[2, 2, 2]' is invalid for input of size 10", "reshape-size"),
+        (
+            "IndexError",
+            "Dimension out of range (expected to be in range of [-2, 1], but got 2)",
+            "wrong-axis",
+        ),
+        (
+            "RuntimeError",
+            "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.",
+            "numpy-on-autograd-tensor",
+        ),
+        (
+            "TypeError",
+            "unsupported operand type(s) for @: 'numpy.ndarray' and 'Tensor'",
+            "numpy-meets-tensor",
+        ),
     ],
 )
 def test_exception_stories(exc, detail, story):

@@ -8,11 +8,16 @@ torch.autograd of `F.layer_norm`; the causal mask's values; multi-head attention
 and its causality; the FFN; the encoder and decoder blocks against PyTorch's
 `TransformerEncoderLayer` / `TransformerDecoderLayer` (norm_first=True) with copied
 weights, and the decoder's causality (a future position must not change the past).
-torch is imported inside the tests that use it.
 """
 
 import numpy as np
 import pytest
+
+# Imported while pytest collects, not lazily in the first test that needs it: every full
+# check needs torch here (the reference itself computes with it), and the learner's worker,
+# started before collection, is importing it at the same time: the two ~3 s imports overlap
+# on two cores instead of running one after the other.
+import torch
 
 from nnfs_cli.checks import (
     DTYPES,
@@ -64,8 +69,6 @@ def ln_case(shape, seed, dtype=np.float64, scale=1.0, offset=0.0):
 
 
 def torch_layer_norm(x, gamma, beta, eps=EPS):
-    import torch
-
     t = torch.as_tensor(x)
     return torch.nn.functional.layer_norm(
         t, (t.shape[-1],), torch.as_tensor(gamma), torch.as_tensor(beta), eps
@@ -100,8 +103,6 @@ def ffn_params(layer):
 
 def randomize(module, seed):
     """Every parameter redrawn (biases and layer norms included: PyTorch's are 0 and 1)."""
-    import torch
-
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, w in module.named_parameters():
@@ -113,15 +114,11 @@ def randomize(module, seed):
 
 
 def torch_mha(d, h, seed):
-    import torch
-
     return randomize(torch.nn.MultiheadAttention(d, h, batch_first=True, dtype=torch.float64), seed)
 
 
 def torch_block(kind, d, h, d_ff, seed):
     """A PyTorch pre-LN block (dropout 0, relu) with random weights, and its weights as ours."""
-    import torch
-
     cls = torch.nn.TransformerEncoderLayer if kind == "encoder" else torch.nn.TransformerDecoderLayer
     layer = randomize(cls(d, h, d_ff, dropout=0.0, activation="relu", batch_first=True,
                           norm_first=True, dtype=torch.float64), seed)  # fmt: skip
@@ -333,8 +330,6 @@ def test_multi_head_attention_shapes(learner, case):
 def torch_mha_case(case, seed, mask=None):
     """PyTorch's MHA on the case, weights copied; our mask (True = attend) passed as its
     attn_mask with True = not allowed."""
-    import torch
-
     n, tq, tk, d, heads = case
     mha = torch_mha(d, heads, seed)
     rng = np.random.default_rng(seed)
@@ -432,8 +427,6 @@ def test_multi_head_attention_float32(learner, ref, case):
 @pytest.mark.part("feed_forward", points=0.5)
 def test_feed_forward_matches_torch(learner, dims, dtype):
     """relu(x @ W1 + b1) @ W2 + b2 on (N, T, d), against torch's linear layers (W.T)."""
-    import torch
-
     n, t, d, d_ff = dims
     rng = np.random.default_rng(16)
     a = {"x": rng.normal(size=(n, t, d)), "W1": rng.normal(size=(d, d_ff)), "b1": rng.normal(size=d_ff),
@@ -465,8 +458,6 @@ def block_inputs(n, t, s, d, seed):
 def test_encoder_block_matches_torch(learner, case):
     """Equals nn.TransformerEncoderLayer(norm_first=True, dropout=0, relu, batch_first=True)
     with its weights copied in (every weight, bias and layer norm random)."""
-    import torch
-
     n, t, s, d, heads, d_ff = case
     layer, p = torch_block("encoder", d, heads, d_ff, seed=17 + d)
     x, _ = block_inputs(n, t, s, d, seed=17)
@@ -491,8 +482,6 @@ def test_encoder_block_float32(learner, ref):
 
 
 def torch_decoder(layer, x, memory):
-    import torch
-
     T = x.shape[1]
     causal = torch.nn.Transformer.generate_square_subsequent_mask(T, dtype=torch.float64)
     with torch.no_grad():
@@ -549,12 +538,20 @@ def test_decoder_block_float32(learner, ref):
 
 # The reversal task: sequences of 5 symbols (1..5; 0 is BOS), length 5, reversed.
 VOCAB, LENGTH = 6, 5
-# One setting for the grader's training run (measured in the module docstring of the
-# solution): d_model 16, 2 heads, d_ff 32, one layer, 60 full-batch Adam steps, lr 0.03.
-TRAIN = {"d_model": 16, "n_heads": 2, "d_ff": 32, "n_layers": 1, "steps": 60, "lr": 0.03, "seed": 0}
-# The reference reaches ~0.98 held-out token accuracy (0.965-0.997 over init seeds 0-2)
-# and a last loss of 0.04-0.1: the targets leave a wide margin for any correct learner.
+# One setting for the grader's training run: d_model 16, 2 heads, d_ff 32, one layer, 50
+# full-batch Adam steps at lr 0.015 (0.03 overshot: one init seed in six ended at 85%).
+TRAIN = {"d_model": 16, "n_heads": 2, "d_ff": 32, "n_layers": 1, "steps": 50, "lr": 0.015, "seed": 0}
+# Measured over init seeds 0-5, float64 (the reference) and float32 (the alternative) alike:
+# held-out token accuracy 0.950-0.994 (seed 0: 0.992), last loss 0.004-0.019. The targets
+# leave 10 points of accuracy and a loss 15 times the worst seed's for any correct learner.
 ACCURACY, LOSS_TARGET = 0.85, 0.3
+# The first losses must follow Adam step for step (its bias correction shows at once).
+ADAM_STEPS = 5
+ADAM_HINT = (
+    "one Adam step per step on every parameter, from step t = 1: m = 0.9 m + 0.1 g, "
+    "s = 0.999 s + 0.001 g**2, w -= lr * (m / (1 - 0.9**t)) / (sqrt(s / (1 - 0.999**t)) + 1e-8) "
+    "(torch.optim.Adam(params, lr=lr) does exactly this)"
+)
 
 
 def reverse_task(n, seed):
@@ -608,8 +605,7 @@ def test_transformer_forward_is_causal(learner, ref):
 def cross_attention_map(ref, p, src, tgt_in):
     """The trained model's cross-attention weights (first example), recomputed by the
     reference on the learner's parameters: (H, T, S)."""
-    from torch import as_tensor, no_grad
-
+    as_tensor, no_grad = torch.as_tensor, torch.no_grad
     with no_grad():
         sub = lambda pre: {k[len(pre):]: as_tensor(v) for k, v in p.items() if k.startswith(pre)}  # noqa: E731
         pe = as_tensor(ref.positional_encoding(LENGTH, TRAIN["d_model"]))
@@ -625,11 +621,9 @@ def cross_attention_map(ref, p, src, tgt_in):
 @pytest.mark.part("train_transformer", points=3)
 def test_train_transformer_learns_to_reverse(learner, ref, report):
     """Your transformer_forward is right (training uses it); the first loss is the mean
-    cross-entropy at init_transformer's parameters; within 60 steps the loss gets below 0.3
-    and the trained model gets at least 85% of the tokens of 256 unseen sequences right
-    (the reference: ~98%)."""
-    import torch
-
+    cross-entropy at init_transformer's parameters and the next four follow Adam; within 50
+    steps the loss gets below 0.3 and the trained model gets at least 85% of the tokens of
+    256 unseen sequences right (the reference: 99%)."""
     # Training runs your transformer_forward: check it first, on a small case (a wrong model
     # is then named at once, and training is not replayed to explain it).
     p = model_params(ref, 8, 12, 1, seed=24)
@@ -640,15 +634,25 @@ def test_train_transformer_learns_to_reverse(learner, ref, report):
                  hint="fix transformer_forward (and the parts it uses) first: training runs it")  # fmt: skip
     src, tgt = reverse_task(128, seed=0)
     on = describe(src=src, tgt=tgt) + ", " + ", ".join(f"{k}={v}" for k, v in TRAIN.items())
+    # First a short run, step for step against the reference's from the same init: a wrong
+    # update is named here (a known bug is replayed on this short call, not on a long run
+    # whose last steps amplify rounding); float32 and float64 runs agree to ~1e-7 relative
+    # over these steps (measured), well inside LOSS_TOL (float32's).
+    short = TRAIN | {"steps": ADAM_STEPS}
+    on_short = on.replace(f"steps={TRAIN['steps']}", f"steps={ADAM_STEPS}")
+    # a long limit here too: the first call may pay imports (torch.optim's first step: ~2 s)
+    _, first = as_tuple(learner.train_transformer.with_timeout(120)(src, tgt, VOCAB, *short.values()), 2,
+                        "train_transformer(...)", on_short)  # fmt: skip
+    first = np.asarray(as_tuple(first, ADAM_STEPS, "train_transformer: the losses (one per step)", on_short))
+    ref_first = np.asarray(ref.train_transformer(src, tgt, VOCAB, *short.values())[1])
+    assert_close(first[0], ref_first[0], "train_transformer: the first loss (before any step)", on=on_short,
+                 **LOSS_TOL, hint="start from init_transformer(vocab_size, d_model, d_ff, n_layers, seed); the loss "
+                 "is the mean cross-entropy of the logits for tgt_in = [0, tgt[:, :-1]] against tgt")  # fmt: skip
+    assert_close(first, ref_first, "train_transformer: the loss before each step (Adam from init_transformer)",
+                 on=on_short, **LOSS_TOL, hint=ADAM_HINT)  # fmt: skip
     params, losses = as_tuple(learner.train_transformer.with_timeout(120)(src, tgt, VOCAB, *TRAIN.values()), 2,
                               "train_transformer(...)", on)  # fmt: skip
-    init = ref.init_transformer(VOCAB, TRAIN["d_model"], TRAIN["d_ff"], TRAIN["n_layers"], TRAIN["seed"])
-    logits0 = ref.transformer_forward(init, src, shifted(tgt), TRAIN["n_heads"], TRAIN["n_layers"])
-    loss0 = float(torch.nn.functional.cross_entropy(logits0.reshape(-1, VOCAB), torch.as_tensor(tgt).reshape(-1)))
     curve = np.asarray(as_tuple(losses, TRAIN["steps"], "train_transformer: the losses (one per step)", on))
-    assert_close(curve[0], loss0, "train_transformer: the first loss (before any step)", on=on, **LOSS_TOL,
-                 hint="start from init_transformer(vocab_size, d_model, d_ff, n_layers, seed); the loss is the "
-                 "mean cross-entropy of the logits for tgt_in = [0, tgt[:, :-1]] against tgt")  # fmt: skip
     assert_converges(curve, LOSS_TARGET, "train_transformer on reversing sequences", budget=TRAIN["steps"], on=on,
                      hint="check the blocks' tests first; then one Adam step per step on every parameter")  # fmt: skip
     test_src, test_tgt = reverse_task(256, seed=1)

@@ -97,6 +97,16 @@ BUGS = [
         fails=("layer_norm_forward", *_BLOCKS),
     ),
     KnownBug(
+        # The square root forgotten: (x - mu) / (var + eps), dividing by the variance where
+        # the standard deviation belongs (a slip CS231n's batch-norm assignment threads report).
+        name="ln-divides-by-variance",
+        function="layer_norm_forward",
+        hint="divide by the standard deviation, sqrt(var + eps), not by the variance: "
+        "(x - mu) / (var + eps) ** 0.5",
+        code=edited(_LN, ("(var + eps) ** 0.5", "(var + eps)")),
+        fails=("layer_norm_forward", *_BLOCKS),
+    ),
+    KnownBug(
         # Batch norm's axis: statistics over the batch (axis 0) instead of the features.
         name="ln-over-batch-axis",
         function="layer_norm_forward",
@@ -110,6 +120,38 @@ BUGS = [
         fails=("layer_norm_forward", *_BLOCKS),
     ),
     KnownBug(
+        # axis=1 written for "the feature axis", right for a (N, d) input only: on (N, T, d)
+        # it normalises over time (the same slip as dim=1 in a 2-D-only tutorial's code).
+        name="ln-axis-1-not-last",
+        function="layer_norm_forward",
+        hint="normalise over the LAST axis, axis=-1: axis=1 is the features only for a 2-D "
+        "(N, d) input; for (N, T, d) it is time",
+        code=edited(
+            _LN,
+            ("mu = x.mean(axis=-1, keepdims=True)", "mu = x.mean(axis=1, keepdims=True)"),
+            ("((x - mu) ** 2).mean(axis=-1, keepdims=True)", "((x - mu) ** 2).mean(axis=1, keepdims=True)"),
+        ),
+        fails=("layer_norm_forward", *_BLOCKS),
+    ),
+    KnownBug(
+        # mu subtracted inside the variance only: x / std, the numerator left uncentred.
+        name="ln-numerator-not-centred",
+        function="layer_norm_forward",
+        hint="subtract the mean in the numerator too: (x - mu) / sqrt(var + eps), not x / sqrt(var + eps)",
+        code=edited(_LN, ("return (x - mu) / (var + eps)", "return x / (var + eps)")),
+        fails=("layer_norm_forward", *_BLOCKS),
+    ),
+    KnownBug(
+        # axis=-1 written on the mean and forgotten on the variance: one variance for the
+        # whole batch.
+        name="ln-variance-without-axis",
+        function="layer_norm_forward",
+        hint="both statistics are per position: var = ((x - mu) ** 2).mean(axis=-1, "
+        "keepdims=True); without an axis it is one number for the whole array",
+        code=edited(_LN, ("((x - mu) ** 2).mean(axis=-1, keepdims=True)", "((x - mu) ** 2).mean(keepdims=True)")),
+        fails=("layer_norm_forward", *_BLOCKS),
+    ),
+    KnownBug(
         # mu and var treated as constants: dx = dout * gamma / std (CS231n's batch-norm
         # assignment reports the same slip for batch norm).
         name="ln-backward-stats-as-constants",
@@ -120,6 +162,48 @@ BUGS = [
             _LNB,
             ("g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True)", "g"),
         ),
+    ),
+    KnownBug(
+        # xhat taken as the centred x, x - mu, without the division by the standard deviation
+        # (the two names blur in hand-derived backward passes).
+        name="ln-backward-xhat-not-normalized",
+        function="layer_norm_backward",
+        hint="xhat is the NORMALIZED x, (x - mu) / sqrt(var + eps), not just x - mu: it enters "
+        "dgamma and the variance term of dx",
+        code=edited(_LNB, ("xhat = (x - mu) * inv_std", "xhat = x - mu")),
+    ),
+    KnownBug(
+        # gamma left out of the upstream gradient: g = dout instead of dout * gamma (the
+        # CS231n batch-norm backward's most asked-about slip).
+        name="ln-backward-gamma-forgotten",
+        function="layer_norm_backward",
+        hint="y = xhat * gamma + beta, so the gradient reaching xhat is g = dout * gamma, and "
+        "dx is built from g, not from dout",
+        code=edited(_LNB, ("g = dout * gamma", "g = dout")),
+    ),
+    KnownBug(
+        # dgamma = sum(xhat): the upstream gradient dout forgotten in the product.
+        name="ln-backward-dgamma-without-dout",
+        function="layer_norm_backward",
+        hint="dgamma = sum of dout * xhat (the chain rule's upstream gradient times d y / d gamma "
+        "= xhat), not the sum of xhat alone",
+        code=edited(_LNB, ("(dout * xhat).reshape(-1, d)", "xhat.reshape(-1, d)")),
+    ),
+    KnownBug(
+        # The variance's path kept, the mean's forgotten (the twin of the next one).
+        name="ln-backward-misses-mean-term",
+        function="layer_norm_backward",
+        hint="mu depends on x too: subtract mean(g) as well as xhat * mean(g * xhat)",
+        code=edited(_LNB, ("g - g.mean(axis=-1, keepdims=True) - xhat", "g - xhat")),
+    ),
+    KnownBug(
+        # The bias gradient averaged over the rows instead of summed (a frequent slip for
+        # every bias: the loss already carries its own 1/N).
+        name="ln-backward-dbeta-averaged",
+        function="layer_norm_backward",
+        hint="beta is added to every row, so dbeta is the SUM of dout over every axis but the "
+        "last, not its mean (the loss's own 1/N is already in dout)",
+        code=edited(_LNB, ("dout.reshape(-1, d).sum(axis=0)", "dout.reshape(-1, d).mean(axis=0)")),
     ),
     KnownBug(
         # The mean's path kept, the variance's path forgotten.
@@ -158,11 +242,30 @@ BUGS = [
         fails=("multi_head_attention", *_BLOCKS),
     ),
     KnownBug(
+        # "Divide by d^-0.5": the scores multiplied by sqrt(d_head) (a sign slip in the
+        # exponent, reported with q * d**-0.5 written as q / d**-0.5).
+        name="mha-multiplies-by-sqrt-d-head",
+        function="multi_head_attention",
+        hint="DIVIDE the scores by sqrt(d_head) (or multiply by d_head ** -0.5): multiplying by "
+        "sqrt(d_head) sharpens the softmax instead of calming it",
+        code=edited(_MHA, ("/ dh**0.5", "* dh**0.5")),
+        fails=("multi_head_attention", *_BLOCKS),
+    ),
+    KnownBug(
         # A reshape straight to (N, H, T, dh): heads built from mixed positions.
         name="mha-heads-without-transpose",
         function="multi_head_attention",
         hint="split the features, not the positions: reshape (N, T, H, d_head) THEN transpose(1, 2)",
         code=edited(_MHA, ("t.reshape(N, T, n_heads, dh).transpose(1, 2)", "t.reshape(N, n_heads, T, dh)")),
+        fails=("multi_head_attention", *_BLOCKS),
+    ),
+    KnownBug(
+        # The merge's twin of the split slip: (N, H, Tq, dh) reshaped straight to (N, Tq, d).
+        name="mha-merge-without-transpose",
+        function="multi_head_attention",
+        hint="merge the heads back position by position: (N, H, Tq, d_head) -> transpose(1, 2) "
+        "-> (N, Tq, H, d_head) -> reshape (N, Tq, d); a reshape alone mixes positions",
+        code=edited(_MHA, ("(weights @ v).transpose(1, 2).reshape(N, Tq, d)", "(weights @ v).reshape(N, Tq, d)")),
         fails=("multi_head_attention", *_BLOCKS),
     ),
     KnownBug(
@@ -234,6 +337,16 @@ BUGS = [
         fails=("decoder_block", *_MODEL),
     ),
     KnownBug(
+        # A GPT-style decoder-only block (masked self-attention and FFN): the encoder's memory
+        # never used.
+        name="decoder-no-cross-attention",
+        function="decoder_block",
+        hint="an encoder-decoder's decoder block has THREE sublayers: causal self-attention, "
+        "cross-attention on the memory (x = x + MHA(LN2(x), memory)), then the FFN on LN3(x)",
+        code=edited(_DEC, ("    x = x + multi_head_attention(h, memory, ca, n_heads)[0]\n", "")),
+        fails=("decoder_block", *_MODEL),
+    ),
+    KnownBug(
         # The decoder's self-attention left unmasked.
         name="decoder-self-attention-not-causal",
         function="decoder_block",
@@ -290,6 +403,16 @@ BUGS = [
         hint="add positional_encoding(T, d_model) to both embeddings: attention alone cannot tell positions apart",
         code=edited(_MODEL_CODE, ("return table[tokens] + torch.as_tensor(pe, dtype=table.dtype)", "return table[tokens]")),
         fails=_MODEL,
+    ),
+    KnownBug(
+        # Adam's bias correction left out (the first steps of m and s, started at 0, are then
+        # too small by 1 - beta^t): a classic of hand-written Adam, CS231n's optim.py included.
+        name="adam-without-bias-correction",
+        function="train_transformer",
+        hint="divide m by (1 - 0.9**t) and s by (1 - 0.999**t), t counting steps from 1: "
+        "without it the first steps use moments biased towards 0",
+        code=edited(_TRAIN, ("(m_w / (1 - 0.9**t)) / ((s_w / (1 - 0.999**t)).sqrt() + 1e-8)",
+                             "m_w / (s_w.sqrt() + 1e-8)")),  # fmt: skip
     ),
     KnownBug(
         # Teacher forcing without the shift: the decoder is fed the token it must predict.

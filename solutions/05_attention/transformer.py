@@ -52,7 +52,7 @@ shifted right) -> `tgt_embed[tgt_in] + PE` -> decoder blocks -> `dec_ln` -> `@ W
 = logits (N, T, V). Embeddings are not scaled by sqrt(d_model) here (the paper scales them:
 another convention). `train_transformer` fits it with Adam and the mean cross-entropy; the
 grader trains yours to **reverse** sequences of 5 symbols (1..5) and wants at least 85%
-of the held-out tokens right after 60 steps (the reference: ~98%), under teacher forcing.
+of the held-out tokens right after 50 steps (the reference: 95-99%), under teacher forcing.
 
 ## Conventions this exercise holds (the grader checks each)
 
@@ -307,22 +307,29 @@ def train_transformer(
 
     src, tgt: (N, S) and (N, T) int tokens in 1..V-1 (0 is BOS). Each step: the whole batch,
     tgt_in = [0, tgt[:, :-1]], mean cross-entropy of transformer_forward's logits against
-    tgt, one Adam step (torch.optim.Adam(lr=lr) is fine). Returns (the trained parameters as
-    NumPy arrays, the loss before each step: a list of `steps` floats).
+    tgt, one Adam step (betas 0.9, 0.999, eps 1e-8; torch.optim.Adam(lr=lr) is allowed, but
+    its first use imports torch.compile's machinery, ~2 s here: Adam on tensors is five
+    lines). Returns (the trained parameters as NumPy arrays, the loss before each step: a
+    list of `steps` floats).
     """
     ### BEGIN SOLUTION
     init = init_transformer(vocab_size, d_model, d_ff, n_layers, seed)
     params = {k: torch.tensor(v, requires_grad=True) for k, v in init.items()}
     src_t, tgt_t = torch.as_tensor(src, dtype=torch.long), torch.as_tensor(tgt, dtype=torch.long)
     tgt_in = torch.cat([torch.zeros_like(tgt_t[:, :1]), tgt_t[:, :-1]], dim=1)
-    opt = torch.optim.Adam(params.values(), lr=lr, foreach=True)
+    weights = list(params.values())
+    m = [torch.zeros_like(w) for w in weights]  # Adam's moments, betas (0.9, 0.999)
+    s = [torch.zeros_like(w) for w in weights]
     losses = []
-    for _ in range(steps):
+    for t in range(1, steps + 1):
         logits = transformer_forward(params, src_t, tgt_in, n_heads, n_layers)
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab_size), tgt_t.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        grads = torch.autograd.grad(loss, weights)
+        with torch.no_grad():
+            for w, g, m_w, s_w in zip(weights, grads, m, s):
+                m_w.mul_(0.9).add_(g, alpha=0.1)
+                s_w.mul_(0.999).addcmul_(g, g, value=0.001)
+                w -= lr * (m_w / (1 - 0.9**t)) / ((s_w / (1 - 0.999**t)).sqrt() + 1e-8)
         losses.append(loss.item())
     return {k: v.detach().numpy().copy() for k, v in params.items()}, losses
     ### END SOLUTION
