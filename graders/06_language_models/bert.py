@@ -152,6 +152,14 @@ def test_mlm_mask_rates(learner, mask_prob):
     # padded length, misses by > 0.02 (20 SE).
     within(m / n, mask_prob, n, "mlm_mask: the share of words chosen", on,
            "each non-special token is chosen with probability mask_prob")  # fmt: skip
+    # Every word that occurs 200 times or more is chosen at least once: a correct draw
+    # misses one with probability < 0.85^200 ~ 1e-14 (a bound one off, ids > N_SPECIAL,
+    # never chooses the first word).
+    seen, picked = np.bincount(ids[words], minlength=V), np.bincount(ids[chosen], minlength=V)
+    never = np.flatnonzero((seen >= 200) & (picked == 0))
+    assert_true(never.size == 0, "mlm_mask: some words are never chosen",
+                f"word ids {never.tolist()} occur {seen[never].tolist()} times and are never chosen", on=on,
+                hint="every word id, N_SPECIAL..V-1, may be chosen: ids >= N_SPECIAL")  # fmt: skip
     # Of the m ~20,000 chosen: SE ~0.003 for 80% and ~0.002 for 10%. Excluding the original
     # from the random draw moves the shares by 0.1 / K = 0.002 (the slack). The classic slip
     # random = (draw < 0.1) & ~masked gives 2% random (35 SE off).

@@ -180,3 +180,13 @@ BUGS = [
         code=edited(_MODEL, ('    x = layer_norm(x, p["emb_ln_gamma"], p["emb_ln_beta"])\n', "")),
     ),
 ]
+
+# Comparisons on a continuous uniform draw: u == 0.8, u == 0.9 or a draw equal to mask_prob
+# has probability ~2^-53 per token, so < and <= (>= and >) choose the same tokens.
+_CONTINUOUS = "a comparison with a continuous uniform draw: equality has probability ~2^-53 per token"
+EQUIVALENT = {
+    "mlm_mask/compare/Lt->LtE#0": _CONTINUOUS,
+    "mlm_mask/compare/Lt->LtE#1": _CONTINUOUS,
+    "mlm_mask/compare/Lt->LtE#2": _CONTINUOUS,
+    "mlm_mask/compare/GtE->Gt#1": _CONTINUOUS,
+}
