@@ -774,3 +774,12 @@ def test_zeros_and_ones_are_not_called_rounded():
     one_hot = np.array([[1.0, 0, 0, 0], [0, 0, 1.0, 0]])
     assert name(one_hot, expected) != "rounded"
     assert name(np.round(expected * 10, 0) / 10, expected) == "rounded"  # k = 1 still named
+
+
+def test_a_torch_reference_names_the_learners_helper_it_goes_through():
+    """bert_forward's reference hands encoder_layer tensors: the learner's encoder_layer
+    gets them as arrays in the sandbox and its answer goes back as tensors, so a wrong
+    encoder_layer is named in bert_forward's tests instead of leaving them unexplained."""
+    old = 'h = 0.5 * z * (1 + torch.erf(z / 2**0.5)) @ p["ffn_W2"] + p["ffn_b2"]'
+    result = _variant("bert", old, old.replace('+ p["ffn_b2"]', '+ 2 * p["ffn_b2"]'))
+    assert _names(result, "bert_forward") == {"through-encoder_layer"}

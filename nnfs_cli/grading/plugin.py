@@ -280,6 +280,33 @@ def _same(a: object, b: object) -> bool:
     return x.shape == y.shape and bool(np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True))
 
 
+def _detach(value: object) -> tuple[object, bool]:
+    """`value` with every torch tensor in it (nested in tuples, lists, dicts) as a NumPy
+    array, and whether there was one."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        return value.detach().cpu().numpy(), True
+    if isinstance(value, tuple | list):
+        parts = [_detach(v) for v in value]
+        return type(value)(p for p, _ in parts), any(t for _, t in parts)
+    if isinstance(value, dict):
+        parts = {k: _detach(v) for k, v in value.items()}
+        return {k: p for k, (p, _) in parts.items()}, any(t for _, t in parts.values())
+    return value, False
+
+
+def _as_tensors(value: object) -> object:
+    """The learner's answer (arrays) as tensors again, for a torch reference to go on with."""
+    import torch
+
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+        return torch.from_numpy(np.array(value))
+    if isinstance(value, tuple | list):
+        return type(value)(_as_tensors(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_tensors(v) for k, v in value.items()}
+    return value
+
+
 def _untensor(a: object) -> object:
     """A torch tensor as the NumPy array the learner's would arrive as (a reference or known
     bug run here may return one that requires grad, which np.asarray refuses)."""
@@ -366,7 +393,12 @@ def _through_story(part: str, calls: list) -> Diagnosis | None:
         module.__dict__.update(vars(reference))
 
         def theirs(*args, _helper=helper, **kwargs):
-            return _state.sandbox.call(_helper, args, kwargs)
+            # a torch reference hands its helpers tensors: the sandbox takes arrays, and the
+            # reference goes on with tensors (the graph through the helper is cut: forward
+            # evidence only)
+            plain, tensors = _detach((args, kwargs))
+            out = _state.sandbox.call(_helper, plain[0], plain[1])
+            return _as_tensors(out) if tensors else out
 
         module.__dict__[helper] = theirs
         rebound = types.FunctionType(
