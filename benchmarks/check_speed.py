@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 from nnfs_cli.catalog import load_catalog
+from nnfs_cli.grading import server
 
 
 def wall(cmd: list[str], runs: int, env: dict | None = None) -> float:
@@ -51,13 +51,7 @@ def wait_for_server(cache: Path, seconds: float = 120) -> None:
 
 
 def stop_servers(cache: Path) -> None:
-    for lock in cache.rglob("*.lock"):
-        pid = lock.read_text().strip()
-        if pid:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    server.stop_all(str(cache))
     shutil.rmtree(cache, ignore_errors=True)
 
 

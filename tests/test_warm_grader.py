@@ -35,13 +35,7 @@ def warm(monkeypatch):
 
     monkeypatch.setattr(server, "submit", spy)
     yield served
-    for lock in cache.rglob("*.lock"):
-        pid = lock.read_text().strip()
-        if pid:
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    server.stop_all(str(cache))
     shutil.rmtree(cache, ignore_errors=True)
 
 

@@ -420,15 +420,20 @@ def test_train_new_head_is_stable_when_the_logits_are_large(learner):
     must stay finite (exp of a logit that large overflows unless the row max is subtracted)."""
     _, (X, y), _ = digit_tasks()
     on = backbone_on(X, y) + f", n_classes={N_NEW}, lr=5.0, steps=8"
+    assert_head_stays_finite(learner, X, y, on, "train_new_head: inf or nan once the logits are large",
+                             "every loss and the new head stay finite (the reference's largest logit is ~945)",
+                             "softmax is unchanged by a shift: subtract each row's max before exp, z - z.max(axis=1, keepdims=True)")  # fmt: skip
+
+
+def assert_head_stays_finite(learner, X, y, on, what, checked, hint):
+    """train_new_head at a rate of 5 for 8 steps: every loss and the new head finite."""
     got = learner.train_new_head.with_timeout(30)(X, y, pretrained_backbone(), N_NEW, 5.0, 8)
     params, losses = as_tuple(got, 2, "train_new_head(X, y, backbone, n_classes, lr, steps)", on)
     values = [np.asarray(losses, dtype=np.float64)] + [
         np.asarray(params[k], dtype=np.float64) for k in ("W_head", "b_head") if k in params
     ]
     bad = [v for v in values if not np.all(np.isfinite(v))]
-    assert_true(not bad, "train_new_head: inf or nan once the logits are large",
-                "every loss and the new head stay finite (the reference's largest logit is ~945)", on=on,
-                hint="softmax is unchanged by a shift: subtract each row's max before exp, z - z.max(axis=1, keepdims=True)")  # fmt: skip
+    assert_true(not bad, what, checked, on=on, hint=hint)
 
 
 @pytest.mark.part("train_new_head", points=0.5)
@@ -440,16 +445,11 @@ def test_train_new_head_is_stable_when_rows_differ_in_scale(learner):
     X = X.copy()
     X[::2] *= 10.0
     on = backbone_on(X, y) + f" with every other image x10, n_classes={N_NEW}, lr=5.0, steps=8"
-    got = learner.train_new_head.with_timeout(30)(X, y, pretrained_backbone(), N_NEW, 5.0, 8)
-    params, losses = as_tuple(got, 2, "train_new_head(X, y, backbone, n_classes, lr, steps)", on)
-    values = [np.asarray(losses, dtype=np.float64)] + [
-        np.asarray(params[k], dtype=np.float64) for k in ("W_head", "b_head") if k in params
-    ]
-    bad = [v for v in values if not np.all(np.isfinite(v))]
-    assert_true(not bad, "train_new_head: inf or nan when some rows' logits are far larger than others'",
-                "every loss and the new head stay finite", on=on,
-                hint="subtract each ROW's max (axis=1, keepdims=True), not the max of the whole batch: a row far "
-                "below the batch's max underflows to exp = 0")  # fmt: skip
+    assert_head_stays_finite(learner, X, y, on,
+                             "train_new_head: inf or nan when some rows' logits are far larger than others'",
+                             "every loss and the new head stay finite",
+                             "subtract each ROW's max (axis=1, keepdims=True), not the max of the whole batch: a row "
+                             "far below the batch's max underflows to exp = 0")  # fmt: skip
 
 
 @pytest.mark.part("train_new_head", points=1.5)

@@ -17,7 +17,14 @@ import numpy as np
 import pytest
 
 from nnfs_cli import corpus
-from nnfs_cli.checks import DTYPES, LOSS_TOL, as_tuple, assert_close, assert_shape, assert_true, describe
+from nnfs_cli.checks import (
+    DTYPES,
+    as_tuple,
+    assert_close,
+    assert_shape,
+    assert_true,
+    describe,
+)
 
 SPECIALS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]")
 PAD, CLS, SEP, MASK, N_SPECIAL, IGNORE = 0, 1, 2, 3, 4, -100

@@ -16,7 +16,14 @@ from functools import cache
 import numpy as np
 import pytest
 
-from nnfs_cli.checks import DTYPES, LOSS_TOL, as_tuple, assert_close, assert_converges, assert_shape, assert_true, describe
+from nnfs_cli.checks import (
+    DTYPES,
+    as_tuple,
+    assert_close,
+    assert_converges,
+    assert_shape,
+    assert_true,
+)
 
 HINTS = {
     "extract_features": "h = x; for l = 1..L: h = relu(h @ W_l + b_l) (a ReLU after EVERY encoder layer); "

@@ -27,10 +27,10 @@ from nnfs_cli.catalog import load_catalog
 from nnfs_cli.checks import GradeFailure
 from nnfs_cli.diagnosis import from_exception
 from nnfs_cli.grading import prestart
-from nnfs_cli.grading.server import private_cache
 from nnfs_cli.grading.bugs import load_bugs, variant_module
 from nnfs_cli.grading.call_stories import ATOL, RTOL, call_story
 from nnfs_cli.grading.result import Diagnosis, TestResult
+from nnfs_cli.grading.server import private_cache
 from nnfs_cli.sandbox.client import LearnerError, LearnerRaised, LearnerTimeout, Sandbox
 
 _CALLS = pytest.StashKey[list]()

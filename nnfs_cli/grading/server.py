@@ -143,6 +143,14 @@ def spawn(path: str, env: dict[str, str]) -> None:
     )  # fmt: skip
 
 
+def stop_all(cache_home: str) -> None:
+    """Stop every warm grader whose cache is under `cache_home` (tests and benchmarks that
+    gave it a cache folder of their own)."""
+    for lock in Path(cache_home).rglob("grader-*.sock.lock"):
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(lock.read_text().strip()), signal.SIGKILL)
+
+
 # -- server ----------------------------------------------------------------------------------
 
 
@@ -164,6 +172,7 @@ def _warm_up() -> None:
 
     try:
         import torch  # noqa: F401
+
         # a grader's first optimizer (torch.optim.Adam, AdamW) imports torch._dynamo:
         # seconds on a small machine, paid here once instead of in every grading
         import torch._dynamo  # noqa: F401

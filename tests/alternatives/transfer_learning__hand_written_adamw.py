@@ -19,7 +19,7 @@ def init_model(sizes, n_classes, seed):
 
 
 def encoder_layers(model):
-    return sorted((int(k[1:]) for k in model if k.startswith("W") and k[1:].isdigit()))
+    return sorted(int(k[1:]) for k in model if k.startswith("W") and k[1:].isdigit())
 
 
 def extract_features(model, x):
