@@ -53,8 +53,16 @@ def private_cache() -> str:
 def socket_path(env: dict[str, str]) -> str | None:
     """Where the server for this interpreter, this nnfs and these packages listens.
 
-    None when the cache folder's path is too long for a Unix socket (about 107 bytes).
+    None when the cache folder's path is too long for a Unix socket (about 107 bytes), or
+    cannot be made: the grading then runs cold, as without the warm grader.
     """
+    try:
+        return _socket_path(env)
+    except OSError:
+        return None
+
+
+def _socket_path(env: dict[str, str]) -> str | None:
     package = Path(__file__).resolve().parents[1]
     stamp = hashlib.sha256()
     stamp.update(sys.executable.encode())
@@ -136,11 +144,12 @@ def spawn(path: str, env: dict[str, str]) -> None:
 
     from nnfs_cli.grading.runner import _grader_limits
 
-    subprocess.Popen(
-        [sys.executable, "-m", "nnfs_cli.grading.server", path], env=env, cwd="/",
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True, close_fds=True, preexec_fn=_grader_limits,
-    )  # fmt: skip
+    with contextlib.suppress(OSError):  # no server: later checks run cold, nothing else changes
+        subprocess.Popen(
+            [sys.executable, "-m", "nnfs_cli.grading.server", path], env=env, cwd="/",
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True, preexec_fn=_grader_limits,
+        )  # fmt: skip
 
 
 def stop_all(cache_home: str) -> None:
