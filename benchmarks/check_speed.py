@@ -4,7 +4,7 @@ Cold: every check starts its grading child from scratch (`NNFS_WARM_GRADER=0`). 
 checks after the first are forked from the warm grader the first one started (the first
 is not counted; the server is stopped at the end). Also the cost of an empty Python
 process, of `import numpy` and of `import torch`, for comparison.
-Run: python benchmarks/check_speed.py [--runs 5] [--topic T ...] [--cold-only]
+Run: python benchmarks/check_speed.py [--runs 5] [--topic T ...] [--cold-only | --warm-only]
 Targets: NumPy graders <= 2 s (Phase 1: <= 8x `import numpy`); graders that import torch <= 4 s.
 """
 
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--topic", action="append", help="only these topics (default: all)")
     parser.add_argument("--cold-only", action="store_true")
+    parser.add_argument("--warm-only", action="store_true")
     args = parser.parse_args()
     nnfs = shutil.which("nnfs") or sys.executable
     prefix = [nnfs] if nnfs.endswith("nnfs") else [sys.executable, "-m", "nnfs_cli"]
@@ -77,7 +78,7 @@ def main() -> None:
             if not topic.available or (args.topic and topic.id not in args.topic):
                 continue
             cmd = [*prefix, "check", topic.id, "--solution"]
-            cold = wall(cmd, args.runs, cold_env)
+            cold = float("nan") if args.warm_only else wall(cmd, args.runs, cold_env)
             warm = float("nan")
             if not args.cold_only:
                 wall(cmd, 1, warm_env)
@@ -85,7 +86,7 @@ def main() -> None:
                 warm = wall(cmd, args.runs, warm_env)
             target = 4.0 if topic.grader_torch else 2.0
             extra = f" ({cold / numpy:.1f}x / {warm / numpy:.1f}x numpy)" if topic.phase == 1 else ""
-            best = min(cold, warm) if warm == warm else cold
+            best = min(t for t in (cold, warm) if t == t)
             print(f"| {topic.id} | {cold:.2f} | {warm:.2f} | <= {target:g} s "
                   f"{'ok' if best <= target else 'OVER'}{extra} |", flush=True)  # fmt: skip
     finally:
