@@ -193,6 +193,7 @@ def _warm_up() -> None:
 def _grade_in_child(request: dict, out_fd: int, result_fd: int) -> int:
     """In the forked child: run the grading the request names, as `python -m pytest` would."""
     os.setsid()  # its own group: the client stops it and its worker with killpg(pid)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the server ignores it; a grading does not
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     os.environ.clear()
