@@ -56,7 +56,7 @@ def _grader_limits() -> None:  # in the grader child, between fork and exec
 
 
 def pytest_args(
-    topic: Topic, target: Path, tmp: str, *, parts: tuple[str, ...], protect: tuple[str, ...],
+    topic: Topic, target: Path, tmp: str, *, parts: list[str], protect: list[str],
     call_timeout: float, deadline: float, progress: bool, exit_first: bool,
 ) -> list[str]:  # fmt: skip
     """pytest's arguments for one grading, run in the empty folder `tmp` (its pytest.ini is written)."""
@@ -118,7 +118,7 @@ def _run_child(
                 stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(write_end,),
                 preexec_fn=_grader_limits,
             )  # fmt: skip
-        elif warm_path:
+        else:
             warm_path = None  # a server took it: nothing to start afterwards
     finally:
         os.close(write_end)
@@ -290,11 +290,11 @@ def grade(
         return Result(topic.id, str(target), [], 0.0, error=f"{target.name} {what}")
     deadline = time.time() + run_timeout - _REPORT_MARGIN
     with temp_folder("grade") as tmp:
-        args = pytest_args(
-            topic, target, tmp, parts=parts, protect=tuple(str(p) for p in protect),
-            call_timeout=call_timeout, deadline=deadline, progress=on_progress is not None,
-            exit_first=exit_first,
-        )  # fmt: skip
+        options = {
+            "parts": list(parts), "protect": [str(p) for p in protect], "call_timeout": call_timeout,
+            "deadline": deadline, "progress": on_progress is not None, "exit_first": exit_first,
+        }  # fmt: skip
+        args = pytest_args(topic, target, tmp, **options)
         if in_process:
             prestart.prestart(topic, target, tuple(str(p) for p in protect), float(call_timeout))
             try:
@@ -305,12 +305,7 @@ def grade(
             try:
                 warm_request = None
                 if warm and server.enabled():
-                    warm_request = {
-                        "topic": topic.id, "target": str(target), "parts": list(parts),
-                        "protect": [str(p) for p in protect], "call_timeout": call_timeout,
-                        "deadline": deadline, "progress": on_progress is not None,
-                        "exit_first": exit_first,
-                    }  # fmt: skip
+                    warm_request = {"topic": topic.id, "target": str(target), **options}
                 code, output, data = _run_child(args, tmp, run_timeout, on_progress, warm_request)
             except subprocess.TimeoutExpired:
                 return Result(

@@ -208,12 +208,8 @@ def _grade_in_child(request: dict, out_fd: int, result_fd: int) -> int:
     topic = load_catalog().get(request["topic"])
     with temp_folder("grade") as tmp:
         os.chdir(tmp)
-        args = runner.pytest_args(
-            topic, Path(request["target"]), tmp, parts=tuple(request["parts"]),
-            protect=tuple(request["protect"]), call_timeout=float(request["call_timeout"]),
-            deadline=float(request["deadline"]), progress=bool(request["progress"]),
-            exit_first=bool(request["exit_first"]),
-        )  # fmt: skip
+        options = {k: request[k] for k in ("parts", "protect", "call_timeout", "deadline", "progress", "exit_first")}
+        args = runner.pytest_args(topic, Path(request["target"]), tmp, **options)
         return int(pytest.main([*args, *runner.child_args(result_fd)]))
 
 
