@@ -276,32 +276,35 @@ def mutants(topic: Topic) -> list[Mutant]:
     inside = solution_lines(source)
     owner = _function_of(tree)
     original = ast.unparse(tree)
-    nodes = list(_walk_in_order(tree))
     out, seen, counts = [], set(), {}
-    for index, node in enumerate(nodes):
-        if getattr(node, "lineno", None) not in inside:
-            continue
-        for operator, description, transform in _edits(node):
-            mutated = _Replace(index, transform).visit(copy.deepcopy(tree))
-            try:
-                text = ast.unparse(ast.fix_missing_locations(mutated))
-                compile(text, "<mutant>", "exec")
-            except (SyntaxError, ValueError, TypeError, AttributeError):
+    for position, statement in enumerate(tree.body):
+        # each edit copies and re-visits only the top-level statement it is in, not the module
+        for index, node in enumerate(_walk_in_order(statement)):
+            if getattr(node, "lineno", None) not in inside:
                 continue
-            if text == original or text in seen:
-                continue
-            seen.add(text)
-            function = owner.get(node.lineno, "?")
-            key = f"{function}/{operator}/{description}"
-            counts[key] = counts.get(key, 0) + 1
-            diff = "".join(
-                list(difflib.unified_diff(original.splitlines(True), text.splitlines(True), n=1))[
-                    2:
-                ]
-            )
-            out.append(
-                Mutant(f"{key}#{counts[key] - 1}", function, operator, description, text, diff)
-            )
+            for operator, description, transform in _edits(node):
+                edited = _Replace(index, transform).visit(copy.deepcopy(statement))
+                body = [*tree.body[:position], edited, *tree.body[position + 1 :]]
+                try:
+                    ast.fix_missing_locations(edited)
+                    text = ast.unparse(ast.Module(body=body, type_ignores=[]))
+                    compile(text, "<mutant>", "exec")
+                except (SyntaxError, ValueError, TypeError, AttributeError):
+                    continue
+                if text == original or text in seen:
+                    continue
+                seen.add(text)
+                function = owner.get(node.lineno, "?")
+                key = f"{function}/{operator}/{description}"
+                counts[key] = counts.get(key, 0) + 1
+                diff = "".join(
+                    list(difflib.unified_diff(original.splitlines(True), text.splitlines(True), n=1))[
+                        2:
+                    ]
+                )
+                out.append(
+                    Mutant(f"{key}#{counts[key] - 1}", function, operator, description, text, diff)
+                )
     return out
 
 
