@@ -298,9 +298,9 @@ def mutants(topic: Topic) -> list[Mutant]:
                 key = f"{function}/{operator}/{description}"
                 counts[key] = counts.get(key, 0) + 1
                 diff = "".join(
-                    list(difflib.unified_diff(original.splitlines(True), text.splitlines(True), n=1))[
-                        2:
-                    ]
+                    list(
+                        difflib.unified_diff(original.splitlines(True), text.splitlines(True), n=1)
+                    )[2:]
                 )
                 out.append(
                     Mutant(f"{key}#{counts[key] - 1}", function, operator, description, text, diff)
