@@ -37,3 +37,14 @@ def pytest_xdist_make_scheduler(config, log):
 @pytest.fixture(scope="session")
 def catalog():
     return load_catalog()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_workers():
+    """In-process gradings fork the learner's worker from a zygote, as the warm grader's
+    do (tests/hostile/test_fence.py proves the fence both ways)."""
+    from nnfs_cli.sandbox.client import keep_zygotes, stop_zygotes
+
+    keep_zygotes()
+    yield
+    stop_zygotes()

@@ -188,12 +188,19 @@ def _warm_up() -> None:
         import torch.optim  # noqa: F401
     except ImportError:
         pass
+    from nnfs_cli.sandbox import client
+
+    # the learner's worker forks too: no Python start-up or torch import per grading; each
+    # grading forked from here knows the zygotes are ready
+    client.keep_zygotes(wait=120)
 
 
 def _grade_in_child(request: dict, out_fd: int, result_fd: int) -> int:
     """In the forked child: run the grading the request names, as `python -m pytest` would."""
     os.setsid()  # its own group: the client stops it and its worker with killpg(pid)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # the server ignores it; a grading does not
+    signal.signal(
+        signal.SIGINT, signal.default_int_handler
+    )  # the server ignores it; a grading does not
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     os.environ.clear()
@@ -208,7 +215,10 @@ def _grade_in_child(request: dict, out_fd: int, result_fd: int) -> int:
     topic = load_catalog().get(request["topic"])
     with temp_folder("grade") as tmp:
         os.chdir(tmp)
-        options = {k: request[k] for k in ("parts", "protect", "call_timeout", "deadline", "progress", "exit_first")}
+        options = {
+            k: request[k]
+            for k in ("parts", "protect", "call_timeout", "deadline", "progress", "exit_first")
+        }
         args = runner.pytest_args(topic, Path(request["target"]), tmp, **options)
         return int(pytest.main([*args, *runner.child_args(result_fd)]))
 
@@ -275,7 +285,9 @@ def serve(path: str) -> None:
             conn = children.pop(pid, None)
             if conn is not None:
                 try:
-                    conn.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+                    conn.sendall(
+                        json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n"
+                    )
                 except OSError:
                     pass
                 conn.close()

@@ -6,13 +6,16 @@ learner can act on; the grading plugin turns it into the test's message.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import os
+import pickle
 import re
 import resource
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -236,6 +239,16 @@ def _spawn_key(config: SandboxConfig) -> tuple:
     return config.memory_mb, config.cpu_seconds, tuple(sorted(config.env.items())), kept
 
 
+def _worker_env(config: SandboxConfig, scratch: str) -> dict[str, str]:
+    # a small environment: nothing of the grader's (its paths, NNFS_ or PYTEST_ variables)
+    return {k: v for k, v in os.environ.items() if k in _ENV_KEPT} | {
+        # one BLAS thread: deterministic sums, small address space, no oversubscription
+        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+        "HOME": scratch, "TMPDIR": scratch, "MPLCONFIGDIR": scratch,
+    } | config.env  # fmt: skip
+
+
 def _spawn(config: SandboxConfig, scratch_dir: tempfile.TemporaryDirectory) -> _Worker:
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
@@ -243,13 +256,6 @@ def _spawn(config: SandboxConfig, scratch_dir: tempfile.TemporaryDirectory) -> _
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     scratch = scratch_dir.name
-    # a small environment: nothing of the grader's (its paths, NNFS_ or PYTEST_ variables)
-    env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT} | {
-        # one BLAS thread: deterministic sums, small address space, no oversubscription
-        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
-        "HOME": scratch, "TMPDIR": scratch, "MPLCONFIGDIR": scratch,
-    } | config.env  # fmt: skip
     argv = [sys.executable, "-I", "-m", "nnfs_cli.sandbox.worker"]
     proc = subprocess.Popen(
         [*argv, str(to_child_r), str(from_child_w), str(dump_w)],
@@ -260,12 +266,203 @@ def _spawn(config: SandboxConfig, scratch_dir: tempfile.TemporaryDirectory) -> _
         start_new_session=True,
         preexec_fn=_limits(config.memory_mb, config.cpu_seconds),
         cwd=scratch,
-        env=env,
+        env=_worker_env(config, scratch),
     )
     for fd in (to_child_r, from_child_w, out_w, err_w, dump_w):
         os.close(fd)
     return _Worker(_spawn_key(config), proc, to_child_w, from_child_r, dump_r,
                    (_Tail(out_r), _Tail(err_r)), scratch_dir)  # fmt: skip
+
+
+class _Forked:
+    """A worker a zygote forked, seen through the part of `Popen` a Sandbox uses.
+
+    The zygote is its parent: it writes "pid N" on the status pipe, then "exit CODE" (a
+    negative signal number for a signal, as `Popen.returncode`) once the worker has ended.
+    """
+
+    def __init__(self, status_fd: int) -> None:
+        self._fd, self._buffer, self.returncode, self._pid = status_fd, b"", None, None
+
+    @property
+    def pid(self) -> int:
+        """Read when first needed, so a zygote still importing never delays the grader.
+        ProcessLookupError (as `os.kill` raises for a process gone) if it never started."""
+        if self._pid is None and self.returncode is None:
+            # a zygote answers within its own start-up (an `import torch`: seconds, tens
+            # of seconds on a loaded machine); past that it is broken
+            line = self._line(time.monotonic() + 120) or "exit -9"
+            if line.startswith("pid "):
+                self._pid = int(line[4:])
+            else:
+                self._end(line)
+        if self._pid is None:
+            raise ProcessLookupError("the zygote did not start this worker")
+        return self._pid
+
+    def _line(self, deadline: float | None) -> str | None:
+        while b"\n" not in self._buffer:
+            wait = None if deadline is None else max(deadline - time.monotonic(), 0)
+            if not select.select([self._fd], [], [], wait)[0]:
+                return None
+            chunk = os.read(self._fd, 256)
+            if not chunk:  # the zygote itself ended: the worker went with it
+                self._buffer += b"\nexit -9\n"
+                break
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode()
+
+    def _end(self, line: str) -> None:
+        self.returncode = int(line[5:]) if line.startswith("exit ") else -9
+        os.close(self._fd)  # a worker not yet forked is killed by its zygote when this closes
+
+    def _ended(self, deadline: float | None) -> bool:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.pid  # noqa: B018 - the first line is the pid
+        if self.returncode is None:
+            line = self._line(deadline)
+            if line is None:
+                return False
+            self._end(line)
+        return True
+
+    def poll(self) -> int | None:
+        self._ended(time.monotonic())
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self._ended(None if timeout is None else time.monotonic() + timeout):
+            raise subprocess.TimeoutExpired("nnfs worker", timeout)
+        return self.returncode
+
+
+class Zygote:
+    """A process that has imported what a worker imports and forks one per request (`zygote.py`).
+
+    A long-lived caller (the warm grader, the test suite) keeps one per kind of worker: a
+    grading's worker then starts in milliseconds instead of a Python start-up and an
+    `import torch`. Its children are fenced exactly as a spawned worker is.
+    """
+
+    def __init__(self, torch: bool, config: SandboxConfig) -> None:
+        self.torch = torch
+        self._home = temp_folder("scratch")
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [sys.executable, "-I", "-m", "nnfs_cli.sandbox.zygote", str(theirs.fileno())]
+        self.proc = subprocess.Popen(
+            argv + (["torch"] if torch else []),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(theirs.fileno(),),
+            start_new_session=True,
+            cwd=self._home.name,
+            env=_worker_env(config, self._home.name),
+        )
+        theirs.close()
+        self._control, self._owner, self._ready = mine, os.getpid(), False
+
+    def ready(self, timeout: float = 0.0) -> bool:
+        """Whether its imports are done (it says "ready" once); until then workers are spawned.
+
+        Only the process that started it listens: one forked from it (a warm grader's
+        grading) inherits what it knew when it forked.
+        """
+        if not self._ready and os.getpid() == self._owner:
+            if select.select([self._control], [], [], timeout)[0]:
+                with contextlib.suppress(OSError):
+                    self._ready = self._control.recv(16) == b"ready"
+        return self._ready
+
+    def alive(self) -> bool:
+        # a process forked from the owner (the warm grader's gradings) shares the zygote
+        # but is not its parent, so cannot poll it: a zygote gone shows as a refused request
+        return os.getpid() != self._owner or self.proc.poll() is None
+
+    def fork(self, config: SandboxConfig, scratch_dir: tempfile.TemporaryDirectory) -> _Worker:
+        """A worker for `config`, or OSError when this zygote cannot give one."""
+        from nnfs_cli.sandbox import zygote
+
+        pipes = [os.pipe() for _ in zygote.FDS]
+        (to_r, to_w), (from_r, from_w), (dump_r, dump_w), (out_r, out_w), (err_r, err_w), (
+            status_r, status_w) = pipes  # fmt: skip
+        scratch = scratch_dir.name
+        request = {"memory_mb": config.memory_mb, "cpu_seconds": config.cpu_seconds,
+                   "cwd": scratch, "env": _worker_env(config, scratch)}  # fmt: skip
+        theirs = [to_r, from_w, dump_w, out_w, err_w, status_w]
+        try:
+            self._control.sendmsg(
+                [pickle.dumps(request)],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", theirs))],
+            )
+        except OSError:
+            for fd in (to_w, from_r, dump_r, out_r, err_r, status_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        proc = _Forked(status_r)
+        return _Worker(_spawn_key(config), proc, to_w, from_r, dump_r, (_Tail(out_r), _Tail(err_r)),
+                       scratch_dir)  # fmt: skip
+
+    def close(self) -> None:
+        self._control.close()  # the zygote ends, and with it any worker it still has
+        if os.getpid() != self._owner:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._home.cleanup()
+
+
+_zygotes: dict[tuple, Zygote] = {}
+
+
+def _zygote_key(config: SandboxConfig) -> tuple:
+    """What a zygote is started with: whether it preloads torch, and the environment its
+    imports read. Limits and folders come with each request."""
+    # torch is never preloaded where it is forbidden: a module already loaded is imported
+    # without the import event the audit hook refuses
+    kept = tuple(sorted((k, v) for k, v in os.environ.items() if k in _ENV_KEPT))
+    return "torch" not in config.forbidden_imports, tuple(sorted(config.env.items())), kept
+
+
+def keep_zygotes(*configs: SandboxConfig, wait: float = 0.0) -> list[Zygote]:
+    """Start a zygote for each kind of worker these configurations need, if none is running;
+    `wait` up to that many seconds for each to be ready.
+
+    For a long-lived caller that grades many times. Every later Sandbox whose configuration
+    matches a ready one forks its worker from it; the others start a worker as before.
+    """
+    kept = []
+    for config in configs or (SandboxConfig(forbidden_imports=("torch",)), SandboxConfig()):
+        key = _zygote_key(config)
+        if key not in _zygotes or not _zygotes[key].alive():
+            _zygotes[key] = Zygote(key[0], config)
+        kept.append(_zygotes[key])
+    for zygote in kept if wait else ():
+        zygote.ready(timeout=wait)
+    return kept
+
+
+def stop_zygotes() -> None:
+    while _zygotes:
+        _zygotes.popitem()[1].close()
+
+
+def _from_zygote(config: SandboxConfig, scratch_dir: tempfile.TemporaryDirectory) -> _Worker | None:
+    zygote = _zygotes.get(_zygote_key(config))
+    if zygote is None or not zygote.alive() or not zygote.ready():
+        return None
+    try:
+        return zygote.fork(config, scratch_dir)
+    except OSError:  # it ended, or would not answer: this worker starts on its own
+        return None
 
 
 def keep_spare(config: SandboxConfig | None = None) -> None:
@@ -323,7 +520,7 @@ class Sandbox:
         else:
             if spare is not None:
                 spare.kill()
-            worker = _spawn(self.config, self._scratch)
+            worker = _from_zygote(self.config, self._scratch) or _spawn(self.config, self._scratch)
         self.proc, self._tails = worker.proc, worker.tails
         self._to, self._from, self._dump = worker.to, worker.from_, worker.dump
         scratch = self._scratch.name
@@ -594,16 +791,8 @@ class Sandbox:
         names = [f"argument {i + 1}" for i in range(len(args))] + list(kwargs)
         before = list(args) + list(kwargs.values())
         if not isinstance(after, list) or len(after) != len(before):
-            return (
-                ["its inputs"]
-                if any(_mutable(b) for b in before)
-                else []
-            )
-        return [
-            n
-            for n, b, a in zip(names, before, after)
-            if _mutable(b) and changed(b, a)
-        ]
+            return ["its inputs"] if any(_mutable(b) for b in before) else []
+        return [n for n, b, a in zip(names, before, after) if _mutable(b) and changed(b, a)]
 
     def _raised(self, name: str, reply: dict):
         frames = reply.get("frames") or []

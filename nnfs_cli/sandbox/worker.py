@@ -2,7 +2,8 @@
 
 Started by `nnfs_cli.sandbox.client.Sandbox` as `python -I -m nnfs_cli.sandbox.worker`
 (isolated: no PYTHONPATH, no user site, not even the working folder on sys.path, so no
-file beside the submission can shadow a module) with three pipe descriptors. It reads one
+file beside the submission can shadow a module) with three pipe descriptors, or forked
+from a zygote started the same way (`zygote.py`), which then calls `serve`. It reads one
 trusted init frame, imports NumPy, asks the kernel to fence it in (`kernel.enforce`:
 Landlock and seccomp), adds an audit hook as a second layer that also gives clear
 messages, loads the submission and then answers call requests until closed.
@@ -304,7 +305,9 @@ class _Trace:
 
     def _profile(self, frame, event, arg):
         if event == "c_call" and frame.f_code.co_filename == self.filename:
-            owner = getattr(arg, "__module__", None) or type(getattr(arg, "__self__", None)).__name__
+            owner = (
+                getattr(arg, "__module__", None) or type(getattr(arg, "__self__", None)).__name__
+            )
             self.called.add(f"{owner}.{getattr(arg, '__qualname__', '?')}")
 
     def __enter__(self):
@@ -406,7 +409,11 @@ def _fence(init: dict, scratch: str) -> list[str]:
 
 
 def main() -> None:
-    in_fd, out_fd, dump_fd = (int(a) for a in sys.argv[1:4])
+    serve(*(int(a) for a in sys.argv[1:4]))
+
+
+def serve(in_fd: int, out_fd: int, dump_fd: int) -> None:
+    """Read the init frame, fence, load the submission, answer calls until the channel closes."""
     import faulthandler
     import linecache
     import pickle

@@ -78,8 +78,10 @@ def dies_later(x):
     return x
 
 def hides_mutation(x):
-    import __main__, copy
-    __main__._changed = lambda *a: False
+    import copy, sys
+    for name in ("__main__", "nnfs_cli.sandbox.worker"):  # spawned, or forked by a zygote
+        if name in sys.modules:
+            sys.modules[name]._changed = lambda *a: False
     copy.deepcopy = lambda v, *a: v
     x[0] = 99.0
     return x.sum()

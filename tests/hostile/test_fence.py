@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from nnfs_cli.catalog import content_root, load_catalog
+from nnfs_cli.sandbox import client
 from nnfs_cli.sandbox.client import LearnerError, Sandbox, SandboxConfig
 from nnfs_cli.sandbox.kernel import landlock_abi, mechanisms
 from nnfs_cli.sandbox.source import Submission
@@ -23,7 +24,7 @@ from nnfs_cli.sandbox.source import Submission
 THEORY = load_catalog().get("perceptron-theory")
 ROOT = content_root()
 
-PROBES = r'''
+PROBES = r"""
 import ctypes, os, numpy as np
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -92,6 +93,17 @@ def write_outside(path):
     with open(path, "w") as f:
         f.write("x")
 
+def open_fds():
+    import fcntl
+    found = []
+    for fd in range(3, 1024):
+        try:
+            fcntl.fcntl(fd, fcntl.F_GETFD)
+            found.append(fd)
+        except OSError:
+            pass
+    return found
+
 # negative controls: what honest code does must keep working
 def threads_and_scratch():
     import threading
@@ -105,7 +117,7 @@ def signal_self():
     import signal
     os.kill(os.getpid(), 0)
     return 1
-'''
+"""
 
 needs_kernel = pytest.mark.skipif(landlock_abi() < 6, reason="needs Landlock ABI 6 (Linux 6.12+)")
 
@@ -125,11 +137,23 @@ def _sandbox(state: Path, audit_hook: bool) -> Sandbox:
     return Sandbox(Submission(state.parent / "probes.py", PROBES), "probes", config)
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["kernel-only", "kernel+hook"])
+@pytest.fixture(
+    scope="module",
+    params=[(False, "spawned"), (True, "spawned"), (False, "forked"), (True, "forked")],
+    ids=["kernel-only", "kernel+hook", "kernel-only-forked", "kernel+hook-forked"],
+)
 def sandbox(request, state):
-    sb = _sandbox(state, audit_hook=request.param)
-    yield sb
-    sb.close()
+    """Each layer alone and both, in a worker started on its own and in one a zygote forked."""
+    audit_hook, start = request.param
+    with pytest.MonkeyPatch.context() as mp:
+        if start == "spawned":
+            mp.setattr(client, "_zygotes", {})
+        sb = _sandbox(state, audit_hook=audit_hook)
+        if start == "forked":
+            client.keep_zygotes(sb.config, wait=120)
+        sb.started_as = start
+        yield sb
+        sb.close()
 
 
 def _refused(sb: Sandbox, name: str, *args) -> str:
@@ -183,8 +207,17 @@ def test_the_workspace_store_is_out_of_reach(sandbox, state):
 
 def test_honest_code_still_runs(sandbox):
     assert sandbox.call("threads_and_scratch") == 6.0
+    assert (type(sandbox.proc).__name__ == "_Forked") == (sandbox.started_as == "forked")
     assert sandbox.call("signal_self") == 1
     assert sandbox.fence_missing == [] or landlock_abi() < 6
+
+
+def test_the_worker_holds_only_its_own_three_pipes(sandbox):
+    """Nothing to reach the grader or the zygote with: no control socket, no other worker's pipe."""
+    fds = sandbox.call("open_fds")
+    assert len(fds) == 3, fds
+    if sandbox.started_as == "forked":
+        assert fds == [3, 4, 5]
 
 
 def test_doctor_names_every_mechanism():
@@ -212,7 +245,9 @@ def test_the_worker_runs_isolated_with_nothing_of_the_grader(state):
     assert not any(str(ROOT / "solutions") in a or str(ROOT / "graders") in a for a in argv)
 
 
-def test_without_the_kernel_the_audit_hook_still_fences_and_it_is_said_once(state, tmp_path, monkeypatch, capsys):
+def test_without_the_kernel_the_audit_hook_still_fences_and_it_is_said_once(
+    state, tmp_path, monkeypatch, capsys
+):
     """Another OS or an old kernel: the fallback refuses what it can see, and says it is weaker."""
     from nnfs_cli.grading.runner import _say_once_fence_is_weaker
 
