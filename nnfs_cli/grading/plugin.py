@@ -175,7 +175,9 @@ class LearnerFunction:
         return LearnerFunction(self._sandbox, self._name, seconds)
 
     def __call__(self, *args, **kwargs):
-        return self._record(self._sandbox.call(self._name, args, kwargs, self._timeout), args, kwargs)
+        return self._record(
+            self._sandbox.call(self._name, args, kwargs, self._timeout), args, kwargs
+        )
 
     def traced(self, *args, **kwargs) -> tuple[object, dict | None]:
         """(result, what the call did at run time: lines of the submission run, routines called)."""
@@ -235,8 +237,11 @@ def _load_reference():
 
 @pytest.fixture(scope="session")
 def ref():
-    """The trusted reference solution, imported in the grader process."""
-    return _load_reference()
+    """The trusted reference solution, imported in the grader process; its answers are
+    remembered across the gradings of a long-lived process (`memo`)."""
+    from nnfs_cli.grading.memo import Remembering
+
+    return Remembering(_load_reference(), _state.topic.solution_path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture

@@ -62,7 +62,9 @@ def socket_path(env: dict[str, str]) -> str | None:
         return None
 
 
-def _socket_path(env: dict[str, str]) -> str | None:
+def install_stamp(env: dict[str, str]) -> str:
+    """A digest of this interpreter, nnfs's own files, the installed packages and the
+    environment read at import: what a process forked or remembered from must share."""
     package = Path(__file__).resolve().parents[1]
     stamp = hashlib.sha256()
     stamp.update(sys.executable.encode())
@@ -73,7 +75,11 @@ def _socket_path(env: dict[str, str]) -> str | None:
     for key in ("purelib", "platlib"):  # an install or removal changes the folder's mtime
         stamp.update(str(os.stat(sysconfig.get_paths()[key]).st_mtime_ns).encode())
     stamp.update(json.dumps([env.get(k) for k in _ENV_AT_IMPORT]).encode())
-    path = os.path.join(private_cache(), f"grader-{stamp.hexdigest()[:16]}.sock")
+    return stamp.hexdigest()[:16]
+
+
+def _socket_path(env: dict[str, str]) -> str | None:
+    path = os.path.join(private_cache(), f"grader-{install_stamp(env)}.sock")
     return path if len(path.encode()) < 100 else None
 
 
