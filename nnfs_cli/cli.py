@@ -169,12 +169,17 @@ def next_(notebook: NotebookOpt = False, workspace: WorkspaceOpt = None) -> None
 
 
 def _fetch_and_show(ws, topic, notebook: bool) -> None:
+    from nnfs_cli.grading.runner import start_warm_grader
+
     c = views.console()
     copied = ws.fetch_notebook(topic) if notebook else ws.fetch(topic)
+    start_warm_grader()  # warm by the time the learner has read the lesson and checks
     path = ws.notebook(topic) if notebook else ws.exercise(topic)
     views.lesson(c, topic, core.lesson(topic), core.todos(topic), str(path))
     if notebook:
-        c.print(f"`nnfs check {topic.id}` grades whichever of your {topic.id} files you saved last.")
+        c.print(
+            f"`nnfs check {topic.id}` grades whichever of your {topic.id} files you saved last."
+        )
         c.print("Open it with Jupyter: `jupyter lab` in this folder; no Jupyter in this environment? "
                 "`pip install jupyterlab` (or `bash scripts/setup.sh notebook` in the nnfs checkout).", soft_wrap=True)  # fmt: skip
     if not copied:
@@ -223,8 +228,14 @@ def check(
     target = core.resolve_target(t, ws, file, solution)
     with views.spinner(f"grading {t.id} ({target.name})", enabled=not json_out) as progress:
         result = core.check(
-            t, target, ws, record=not solution, parts=tuple(part or ()), call_timeout=timeout,
-            on_progress=progress, warm=True,
+            t,
+            target,
+            ws,
+            record=not solution,
+            parts=tuple(part or ()),
+            call_timeout=timeout,
+            on_progress=progress,
+            warm=True,
         )
     if ws is not None:
         _show_notices(ws)
@@ -435,7 +446,9 @@ def doctor(json_out: JsonOpt = False) -> None:
 
     found = mechanisms()
     if json_out:
-        views.print_json([{"mechanism": m.name, "enforced": m.enforced, "why": m.why} for m in found])
+        views.print_json(
+            [{"mechanism": m.name, "enforced": m.enforced, "why": m.why} for m in found]
+        )
     else:
         for m in found:
             mark = "[green]enforced[/]" if m.enforced else "[yellow]not enforced[/]"
@@ -476,7 +489,9 @@ def hint(
     if n == total:
         c.print("(that was the last hint: `nnfs show` has the lesson again)")
     if part is None and t.part_hints:
-        c.print(f"Stuck on one function? `nnfs hint {t.id} PART`, PART one of: {', '.join(p for p, _ in t.part_hints)}")
+        c.print(
+            f"Stuck on one function? `nnfs hint {t.id} PART`, PART one of: {', '.join(p for p, _ in t.part_hints)}"
+        )
 
 
 @app.command()

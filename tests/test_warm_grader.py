@@ -95,7 +95,10 @@ def test_a_hang_in_a_warm_grading_is_stopped_and_the_child_is_gone(warm, tmp_pat
     topic = load_catalog().get(TOPIC)
     grade_file(tmp_path, "first.py", topic.solution_path.read_text(encoding="utf-8"), warm=True)
     wait_for_server(socket_of())
-    hang = topic.solution_path.read_text(encoding="utf-8") + "\n\ndef step(z):\n    while True:\n        pass\n"
+    hang = (
+        topic.solution_path.read_text(encoding="utf-8")
+        + "\n\ndef step(z):\n    while True:\n        pass\n"
+    )
     pids = []
     submit = server.submit
 
@@ -108,7 +111,9 @@ def test_a_hang_in_a_warm_grading_is_stopped_and_the_child_is_gone(warm, tmp_pat
     try:
         # the grader's own deadline far away, its call limit long: only the run limit stops it
         monkeypatch.setattr(runner, "_REPORT_MARGIN", -60.0)
-        result = grade_file(tmp_path, "hang.py", hang, warm=True, call_timeout=30.0, run_timeout=4.0)
+        result = grade_file(
+            tmp_path, "hang.py", hang, warm=True, call_timeout=30.0, run_timeout=4.0
+        )
     finally:
         server.submit = submit
     assert result.error and "within 4 s" in result.error, result.error
@@ -140,7 +145,9 @@ def test_a_server_that_dies_mid_grading_is_an_error_never_a_score(warm, tmp_path
     finally:
         server.submit = submit
     # its socket is stale now: the next check grades cold and starts a new server
-    again = grade_file(tmp_path, "again.py", topic.solution_path.read_text(encoding="utf-8"), warm=True)
+    again = grade_file(
+        tmp_path, "again.py", topic.solution_path.read_text(encoding="utf-8"), warm=True
+    )
     assert again.score == again.max_score and warm[-1] is False
     wait_for_server(path)
 
@@ -157,7 +164,9 @@ def test_the_server_takes_only_a_grading_request(warm, tmp_path):
         probe.settimeout(5)
         assert probe.recv(100) == b"", "the server answered a request without its two pipes"
         probe.close()
-    again = grade_file(tmp_path, "again.py", topic.solution_path.read_text(encoding="utf-8"), warm=True)
+    again = grade_file(
+        tmp_path, "again.py", topic.solution_path.read_text(encoding="utf-8"), warm=True
+    )
     assert again.score == again.max_score and warm[-1] is True  # still serving
 
 
@@ -182,3 +191,27 @@ def test_nnfs_check_starts_a_warm_grader_and_scores_the_same_through_it(warm, tm
     assert second.returncode == 0, second.stderr
     a, b = json.loads(first.stdout), json.loads(second.stdout)
     assert a["score"] == b["score"] == a["max_score"]
+
+
+def test_fetching_an_exercise_starts_the_warm_grader_for_the_first_check(warm, tmp_path):
+    """`nnfs next` / `nnfs start`: by the time the lesson is read, the first check is warm."""
+    import subprocess
+    import sys
+
+    env = os.environ | {"NNFS_WARM_GRADER": "1"}
+    ws = tmp_path / "ws"
+    for args in (["init", str(ws)], ["start", TOPIC, "-w", str(ws)]):
+        r = subprocess.run(
+            [sys.executable, "-m", "nnfs_cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+    wait_for_server(socket_of())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(server.ENV_SWITCH, "0")  # and nothing starts where the warm grader is off
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path / "off"))
+        runner.start_warm_grader()
+        assert not (tmp_path / "off").exists() or not list((tmp_path / "off").rglob("*.sock"))

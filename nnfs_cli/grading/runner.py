@@ -111,7 +111,9 @@ def _run_child(
     env = _child_env()
     warm_path = server.socket_path(env) if warm_request is not None else None
     try:
-        proc = server.submit(warm_path, warm_request | {"env": env}, write_end) if warm_path else None
+        proc = (
+            server.submit(warm_path, warm_request | {"env": env}, write_end) if warm_path else None
+        )
         if proc is None:
             proc = subprocess.Popen(
                 cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -162,6 +164,16 @@ def _run_child(
     if warm_path:
         server.spawn(warm_path, env)
     return proc.returncode, b"".join(output).decode("utf-8", "replace"), payload
+
+
+def start_warm_grader() -> None:
+    """Start the warm grader now if none is running (`nnfs next`: the learner's first check
+    is then warm too). Quiet, and nothing changes where it cannot start."""
+    if server.enabled():
+        env = _child_env()
+        path = server.socket_path(env)
+        if path and not os.path.exists(path):
+            server.spawn(path, env)
 
 
 def _forget_graders(before: set[str], graders: Path) -> None:
