@@ -10,8 +10,8 @@ _OPT = reference_function(__file__, "compute_optimal")
 _TRAIN_PRODUCT = (
     "6.0 * np.asarray(n_params, dtype=np.float64) * np.asarray(n_tokens, dtype=np.float64)"
 )
-_LOG_Y = "y = np.log(L - cs[:, None])"
-_SSE = "sse = np.sum((a[:, None] * N ** (-alpha[:, None]) + cs[:, None] - L) ** 2, axis=1)"
+_LOG_Y = "y = np.log(L[:, None] - cs)"
+_SSE = "sse = np.sum((a * N[:, None] ** (-alpha) + cs - L[:, None]) ** 2, axis=0)"
 _SQRT = "n_opt = np.sqrt(C / (6.0 * tokens_per_param))"
 
 BUGS = [
@@ -45,7 +45,7 @@ BUGS = [
         name="fit-loss-not-logged",
         function="fit_power_law",
         hint="a power law is a straight line on log-log axes: take the log of L - c as well as of N",
-        code=edited(_FIT, (_LOG_Y, "y = L - cs[:, None]")),
+        code=edited(_FIT, (_LOG_Y, "y = L[:, None] - cs")),
     ),
     KnownBug(
         # The irreducible loss left in: log L against log N bends, and alpha comes out too
@@ -54,7 +54,7 @@ BUGS = [
         function="fit_power_law",
         hint="subtract the irreducible loss before the log: log(L - c) = log a - alpha log N is the "
         "straight line; log L is not",
-        code=edited(_FIT, (_LOG_Y, "y = np.log(L) + 0 * cs[:, None]")),
+        code=edited(_FIT, (_LOG_Y, "y = np.log(L)[:, None] + 0 * cs")),
     ),
     KnownBug(
         # log10 for the fit, then np.exp for a: the slope is base-free, the intercept is not.
@@ -63,7 +63,7 @@ BUGS = [
         hint="the intercept is log a in the base you used: with np.log10, a = 10**intercept; this "
         "exercise uses np.log, with a = np.exp(intercept)",
         code=edited(
-            _FIT, ("x = np.log(N)", "x = np.log10(N)"), (_LOG_Y, "y = np.log10(L - cs[:, None])")
+            _FIT, ("x = np.log(N)", "x = np.log10(N)"), (_LOG_Y, "y = np.log10(L[:, None] - cs)")
         ),
     ),
     KnownBug(
@@ -83,9 +83,8 @@ BUGS = [
         code=edited(
             _FIT,
             (
-                "slope = (y - y.mean(axis=1, keepdims=True)) @ xc / np.sum(xc**2)",
-                "slope = np.sum((y - y.mean(axis=1, keepdims=True)) ** 2, axis=1) / "
-                "((y - y.mean(axis=1, keepdims=True)) @ xc)",
+                "slope = xc @ y / np.sum(xc**2)",
+                "slope = np.sum((y - y.mean(axis=0)) ** 2, axis=0) / (xc @ y)",
             ),
         ),
     ),
@@ -97,7 +96,7 @@ BUGS = [
         hint="compare the candidates on L itself: sum((a N^-alpha + c - L)^2); log(L - c) stretches "
         "differently for each c, so its residuals do not compare across candidates",
         code=edited(
-            _FIT, (_SSE, "sse = np.sum((np.log(a)[:, None] - alpha[:, None] * x - y) ** 2, axis=1)")
+            _FIT, (_SSE, "sse = np.sum((np.log(a) - alpha * x[:, None] - y) ** 2, axis=0)")
         ),
     ),
     KnownBug(
@@ -135,4 +134,7 @@ BUGS = [
     ),
 ]
 
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT = {
+    "fit_power_law/sibling/sum->mean#1": "the mean squared error is the SSE divided by the same K "
+    "for every candidate: the argmin over the grid, and so every result, is the same",
+}

@@ -114,13 +114,13 @@ def fit_power_law(N, L, c=None, n_grid: int = 1000) -> tuple:
     L = np.asarray(L, dtype=np.float64)
     x = np.log(N)
     xc = x - x.mean()
-    # every candidate c at once: one row of log(L - c) per candidate
+    # every candidate c at once: one column of log(L - c) per candidate, (K, candidates)
     cs = np.array([c], dtype=np.float64) if c is not None else L.min() * np.arange(n_grid) / n_grid
-    y = np.log(L - cs[:, None])
-    slope = (y - y.mean(axis=1, keepdims=True)) @ xc / np.sum(xc**2)
-    intercept = y.mean(axis=1) - slope * x.mean()
+    y = np.log(L[:, None] - cs)
+    slope = xc @ y / np.sum(xc**2)  # xc sums to 0, so y's own mean drops out
+    intercept = y.mean(axis=0) - slope * x.mean()
     a, alpha = np.exp(intercept), -slope
-    sse = np.sum((a[:, None] * N ** (-alpha[:, None]) + cs[:, None] - L) ** 2, axis=1)
+    sse = np.sum((a * N[:, None] ** (-alpha) + cs - L[:, None]) ** 2, axis=0)
     k = int(np.argmin(sse))  # the first of equal scores
     return float(a[k]), float(alpha[k]), float(cs[k])
     ### END SOLUTION
