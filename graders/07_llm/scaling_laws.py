@@ -16,6 +16,8 @@ HINTS = {
     "training_flops": "6 * N * D: 2 FLOPs per parameter per token forward, 4 more backward; multiply "
     "as floats (np.asarray(x, dtype=np.float64)): 6 N D passes int64's 9.2e18",
     "inference_flops": "2 * N * D: a forward pass alone, one multiply and one add per weight per token",
+    "fit_line": "xc = x - x.mean(); slope = sum(xc * (y - y.mean())) / sum(xc**2) (per column of a 2-D y); "
+    "intercept = y.mean(axis=0) - slope * x.mean()",
     "fit_power_law": "x = np.log(N), y = np.log(L - c); slope = sum((x - x.mean()) * (y - y.mean())) / "
     "sum((x - x.mean())**2), intercept = y.mean() - slope * x.mean(); alpha = -slope, a = np.exp(intercept)",
     "compute_optimal": "C = 6 N D with D = r N gives C = 6 r N^2: N = sqrt(C / (6 r)), then D = r N; return "
@@ -114,6 +116,49 @@ def test_flops_of_published_runs_int64(learner, ref, fn):
     on = describe(n_params=N, n_tokens=D) + " (GPT-3, Chinchilla, Gopher)"
     assert_close(getattr(learner, fn)(N, D), getattr(ref, fn)(N, D), f"{fn} of published runs", on=on,
                  hint=HINTS[fn])  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# fit_line
+# ---------------------------------------------------------------------------------------
+
+
+def check_line(learner, ref, x, y, what):
+    on = describe(x=x, y=y)
+    got = as_tuple(learner.fit_line(x, y), 2, f"fit_line: {what}", on)
+    want = ref.fit_line(x, y)
+    for i, name in enumerate(("slope", "intercept")):
+        assert_close(got[i], want[i], f"fit_line: {what}, {name}", on=on, others={"the other": want[1 - i]},
+                     inputs={"x": x, "y": y}, hint=HINTS["fit_line"])  # fmt: skip
+
+
+@pytest.mark.parametrize("K", [2, 3, 7])
+@pytest.mark.part("fit_line", points=0.25)
+def test_fit_line_exact_line(learner, ref, K):
+    """Points exactly on y = 2.5 x - 1 (K = 2, 3, 7; x not centred): slope 2.5, intercept -1."""
+    x = np.linspace(3.0, 11.0, K)
+    check_line(learner, ref, x, 2.5 * x - 1.0, f"{K} points on y = 2.5 x - 1")
+
+
+@DTYPES
+@pytest.mark.part("fit_line", points=0.5)
+def test_fit_line_scattered_points(learner, ref, dtype):
+    """11 scattered points, x in [14, 23] as log N is: the least-squares line (vertical
+    distances), in float64 and float32."""
+    rng = np.random.default_rng(7)
+    x = np.sort(rng.uniform(14.0, 23.0, 11)).astype(dtype)
+    y = (1.3 - 0.34 * x + 0.3 * rng.normal(size=11)).astype(dtype)
+    check_line(learner, ref, x, y, "11 scattered points")
+
+
+@pytest.mark.parametrize("M", [1, 6])
+@pytest.mark.part("fit_line", points=0.5)
+def test_fit_line_columns(learner, ref, M):
+    """y (9, M): M lines at once, one per column, all on the same x; slopes and intercepts (M,)."""
+    rng = np.random.default_rng(M)
+    x = rng.uniform(-2.0, 5.0, 9)
+    y = rng.normal(size=(1, M)) * x[:, None] + rng.normal(size=M) + 0.5 * rng.normal(size=(9, M))
+    check_line(learner, ref, x, y, f"{M} columns")
 
 
 # ---------------------------------------------------------------------------------------

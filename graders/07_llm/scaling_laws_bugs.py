@@ -4,13 +4,14 @@ from nnfs_cli.grading.bugs import KnownBug, edited, reference_function
 
 _TRAIN = reference_function(__file__, "training_flops")
 _INFER = reference_function(__file__, "inference_flops")
+_LINE = reference_function(__file__, "fit_line")
 _FIT = reference_function(__file__, "fit_power_law")
 _OPT = reference_function(__file__, "compute_optimal")
 
 _TRAIN_PRODUCT = (
     "6.0 * np.asarray(n_params, dtype=np.float64) * np.asarray(n_tokens, dtype=np.float64)"
 )
-_LOG_Y = "y = np.log(L[:, None] - cs)"
+_LOG_Y = "np.log(L[:, None] - cs)"
 _SSE = "sse = np.sum((a * N[:, None] ** (-alpha) + cs - L[:, None]) ** 2, axis=0)"
 _SQRT = "n_opt = np.sqrt(C / (6.0 * tokens_per_param))"
 
@@ -45,7 +46,7 @@ BUGS = [
         name="fit-loss-not-logged",
         function="fit_power_law",
         hint="a power law is a straight line on log-log axes: take the log of L - c as well as of N",
-        code=edited(_FIT, (_LOG_Y, "y = L[:, None] - cs")),
+        code=edited(_FIT, (_LOG_Y, "L[:, None] - cs")),
     ),
     KnownBug(
         # The irreducible loss left in: log L against log N bends, and alpha comes out too
@@ -54,7 +55,7 @@ BUGS = [
         function="fit_power_law",
         hint="subtract the irreducible loss before the log: log(L - c) = log a - alpha log N is the "
         "straight line; log L is not",
-        code=edited(_FIT, (_LOG_Y, "y = np.log(L)[:, None] + 0 * cs")),
+        code=edited(_FIT, (_LOG_Y, "np.log(L)[:, None] + 0 * cs")),
     ),
     KnownBug(
         # log10 for the fit, then np.exp for a: the slope is base-free, the intercept is not.
@@ -63,7 +64,11 @@ BUGS = [
         hint="the intercept is log a in the base you used: with np.log10, a = 10**intercept; this "
         "exercise uses np.log, with a = np.exp(intercept)",
         code=edited(
-            _FIT, ("x = np.log(N)", "x = np.log10(N)"), (_LOG_Y, "y = np.log10(L[:, None] - cs)")
+            _FIT,
+            (
+                "fit_line(np.log(N), np.log(L[:, None] - cs))",
+                "fit_line(np.log10(N), np.log10(L[:, None] - cs))",
+            ),
         ),
     ),
     KnownBug(
@@ -77,16 +82,32 @@ BUGS = [
         # np.polyfit(y, x, 1) / regressing log N on log(L - c): the same line only when the
         # points lie exactly on it.
         name="fit-regression-swapped",
-        function="fit_power_law",
-        hint="regress y = log(L - c) on x = log N (minimise the vertical distances): the slope is "
-        "cov(x, y) / var(x), not var(y) / cov(x, y)",
+        function="fit_line",
+        hint="regress y on x (minimise the vertical distances): the slope is cov(x, y) / var(x), "
+        "not var(y) / cov(x, y)",
         code=edited(
-            _FIT,
+            _LINE,
             (
                 "slope = xc @ y / np.sum(xc**2)",
                 "slope = np.sum((y - y.mean(axis=0)) ** 2, axis=0) / (xc @ y)",
             ),
         ),
+        fails=("fit_line", "fit_power_law"),
+    ),
+    KnownBug(
+        # np.linalg.lstsq(x[:, None], y) without the column of ones (or sum(x y) / sum(x^2)):
+        # the line is forced through the origin (a classic of regression forums and of
+        # "why is my intercept zero" questions).
+        name="line-through-origin",
+        function="fit_line",
+        hint="the design matrix needs a column of ones for the intercept: centre x (x - mean x) in the "
+        "slope and take intercept = mean y - slope * mean x",
+        code=edited(
+            _LINE,
+            ("xc = x - x.mean()", "xc = x"),
+            ("intercept = y.mean(axis=0) - slope * x.mean()", "intercept = 0 * slope"),
+        ),
+        fails=("fit_line", "fit_power_law"),
     ),
     KnownBug(
         # Each candidate c scored by its own log-space residuals: those are on a different
@@ -96,7 +117,11 @@ BUGS = [
         hint="compare the candidates on L itself: sum((a N^-alpha + c - L)^2); log(L - c) stretches "
         "differently for each c, so its residuals do not compare across candidates",
         code=edited(
-            _FIT, (_SSE, "sse = np.sum((np.log(a) - alpha * x[:, None] - y) ** 2, axis=0)")
+            _FIT,
+            (
+                _SSE,
+                "sse = np.sum((np.log(a) - alpha * np.log(N)[:, None] - np.log(L[:, None] - cs)) ** 2, axis=0)",
+            ),
         ),
     ),
     KnownBug(
@@ -135,6 +160,6 @@ BUGS = [
 ]
 
 EQUIVALENT = {
-    "fit_power_law/sibling/sum->mean#1": "the mean squared error is the SSE divided by the same K "
+    "fit_power_law/sibling/sum->mean#0": "the mean squared error is the SSE divided by the same K "
     "for every candidate: the argmin over the grid, and so every result, is the same",
 }

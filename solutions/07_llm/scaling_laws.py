@@ -14,9 +14,15 @@ straight line in log N,
 
     log(L - c) = log a - alpha * log N
 
-so an ordinary least-squares line through the points (x_i, y_i) = (log N_i, log(L_i - c))
-gives slope = sum((x - mean x)(y - mean y)) / sum((x - mean x)^2), intercept =
-mean y - slope * mean x, and **alpha = -slope, a = exp(intercept)**. The slope does not
+so the ordinary least-squares line (`fit_line`) through the points (x_i, y_i) =
+(log N_i, log(L_i - c)), the line that minimises the squared *vertical* distances,
+
+    slope = sum((x - mean x)(y - mean y)) / sum((x - mean x)^2)
+    intercept = mean y - slope * mean x
+
+gives **alpha = -slope, a = exp(intercept)**. (Regressing x on y instead minimises the
+horizontal distances: another line as soon as the points scatter. A line forced through
+the origin, a design matrix without its column of ones, is another one again.) The slope does not
 depend on the base of the logarithm, but the intercept does: with np.log (natural) for
 both x and y, a = exp(intercept); with log10, a = 10**intercept. Fitting L itself (not its
 log) or forgetting to subtract c gives another law.
@@ -99,6 +105,23 @@ def inference_flops(n_params, n_tokens) -> np.ndarray:
     ### END SOLUTION
 
 
+def fit_line(x, y) -> tuple:
+    """The least-squares line y ~= slope * x + intercept (vertical distances, ordinary least squares).
+
+    x: (K,) with K >= 2 values, not all equal.
+    y: (K,) for one line, or (K, M) for M lines at once (one per column, all on the same x).
+    Returns (slope, intercept): numbers for a (K,) y, arrays (M,) for a (K, M) y.
+    """
+    ### BEGIN SOLUTION
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    xc = x - x.mean()
+    slope = xc @ y / np.sum(xc**2)  # xc sums to 0, so y's own mean drops out
+    intercept = y.mean(axis=0) - slope * x.mean()
+    return slope, intercept
+    ### END SOLUTION
+
+
 def fit_power_law(N, L, c=None, n_grid: int = 1000) -> tuple:
     """Fit L = a * N^(-alpha) + c by least squares in log space; returns (a, alpha, c).
 
@@ -106,19 +129,15 @@ def fit_power_law(N, L, c=None, n_grid: int = 1000) -> tuple:
     L: (K,) losses, every L_i > c.
     c: the irreducible loss if known (a number < min L); None to find it on the grid
        c_k = min(L) * k / n_grid, k = 0 .. n_grid - 1, scored by the SSE on L itself
-       (the lesson gives the four steps).
+       (the lesson gives the four steps). Use your fit_line for each straight line.
     Returns three floats (a, alpha, c), alpha > 0 for a falling loss.
     """
     ### BEGIN SOLUTION
     N = np.asarray(N, dtype=np.float64)
     L = np.asarray(L, dtype=np.float64)
-    x = np.log(N)
-    xc = x - x.mean()
     # every candidate c at once: one column of log(L - c) per candidate, (K, candidates)
     cs = np.array([c], dtype=np.float64) if c is not None else L.min() * np.arange(n_grid) / n_grid
-    y = np.log(L[:, None] - cs)
-    slope = xc @ y / np.sum(xc**2)  # xc sums to 0, so y's own mean drops out
-    intercept = y.mean(axis=0) - slope * x.mean()
+    slope, intercept = fit_line(np.log(N), np.log(L[:, None] - cs))
     a, alpha = np.exp(intercept), -slope
     sse = np.sum((a * N[:, None] ** (-alpha) + cs - L[:, None]) ** 2, axis=0)
     k = int(np.argmin(sse))  # the first of equal scores

@@ -1,6 +1,6 @@
 """A correct scaling-laws in another style: products through np.multiply with a float
-dtype, the line by np.linalg.lstsq on a design matrix [1, log10 N] in base 10 (a =
-10**intercept), the grid from np.linspace(..., endpoint=False) walked in a Python loop, and
+dtype, the line by np.linalg.lstsq on a design matrix [1, x] (2-D y: one
+line per column), the power law in base 10 (a = 10**intercept), the grid from np.linspace(..., endpoint=False) walked in a Python loop, and
 the compute-optimal size as (C / 6 / r) ** 0.5."""
 
 import numpy as np
@@ -14,13 +14,20 @@ def inference_flops(n_params, n_tokens):
     return np.multiply(n_params, n_tokens, dtype=np.float64) * 2
 
 
+def fit_line(x, y):
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    design = np.stack([np.ones_like(x), x], axis=1)
+    (intercept, slope), *_ = np.linalg.lstsq(design, y, rcond=None)
+    return slope, intercept
+
+
 def fit_power_law(N, L, c=None, n_grid=1000):
     N = np.array(N, dtype=np.float64)
     L = np.array(L, dtype=np.float64)
-    design = np.stack([np.ones_like(N), np.log10(N)], axis=1)
 
     def fit(c_):
-        (intercept, slope), *_ = np.linalg.lstsq(design, np.log10(L - c_), rcond=None)
+        slope, intercept = fit_line(np.log10(N), np.log10(L - c_))
         return 10.0**intercept, -slope
 
     if c is not None:
