@@ -246,16 +246,17 @@ def test_fit_recovers_known_law(learner, law, seed, report):
         f"  true      {a:<10.5g} {alpha:<8.4g} {c:.4g}\n"
         f"  yours     {ga:<10.5g} {galpha:<8.4g} {gc:.4g}"
     )
+    # on a log scale, the reducible part L - c of a power law is a straight line in log N
     report["figure"] = {
         "kind": "curves",
-        "title": f"fit_power_law: your fit of the {law} law",
+        "title": f"fit_power_law on the {law} law: L - c on a log scale",
         "curves": {
-            "noisy losses": L.tolist(),
-            "your fit": fitted.tolist(),
-            "reference": true_curve.tolist(),
+            "losses minus your c": (L - gc).tolist(),
+            "your a N^-alpha": (ga * N**-galpha).tolist(),
+            "reference": (a * N**-alpha).tolist(),
         },
-        "xlabel": "point i: N = 1e6 * 10^((i - 1) * 4 / 14) parameters",
-        "ylabel": "loss",
+        "xlabel": "point i: N = 1e6 * 10^((i - 1) * 4 / 14) parameters (log N grows linearly)",
+        "ylabel": "reducible loss L - c",
     }
 
 
