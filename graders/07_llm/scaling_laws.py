@@ -77,10 +77,13 @@ RUNS = {"gpt3": (175_000_000_000, 300_000_000_000), "chinchilla": (70_000_000_00
         "gopher": (280_000_000_000, 300_000_000_000)}  # fmt: skip
 
 
-@pytest.mark.parametrize("fn", [
-    pytest.param("training_flops", marks=pytest.mark.part("training_flops", points=0.5), id="training"),
-    pytest.param("inference_flops", marks=pytest.mark.part("inference_flops", points=0.5), id="inference"),
-])  # fmt: skip
+def both_flops(points):
+    """One case per FLOP count, each graded as its own part."""
+    return [pytest.param(fn, marks=pytest.mark.part(fn, points=points), id=fn.split("_")[0])
+            for fn in ("training_flops", "inference_flops")]  # fmt: skip
+
+
+@pytest.mark.parametrize("fn", both_flops(points=0.5))
 def test_flops_of_small_numbers(learner, ref, fn):
     """Two Python ints: 1B parameters on 20B tokens (6 N D = 1.2e20, 2 N D = 4e19), and
     N = 3, D = 7 (126 and 42)."""
@@ -91,10 +94,7 @@ def test_flops_of_small_numbers(learner, ref, fn):
 
 
 @DTYPES
-@pytest.mark.parametrize("fn", [
-    pytest.param("training_flops", marks=pytest.mark.part("training_flops", points=0.5), id="training"),
-    pytest.param("inference_flops", marks=pytest.mark.part("inference_flops", points=0.5), id="inference"),
-])  # fmt: skip
+@pytest.mark.parametrize("fn", both_flops(points=0.5))
 def test_flops_broadcast(learner, ref, fn, dtype):
     """Arrays: N (3, 1) against D (4,) gives a (3, 4) table, in float64 and float32."""
     N = np.array([[1e8], [7e8], [1.3e9]], dtype=dtype)
@@ -104,10 +104,7 @@ def test_flops_broadcast(learner, ref, fn, dtype):
                  inputs={"n_params": N, "n_tokens": D}, hint=HINTS[fn])  # fmt: skip
 
 
-@pytest.mark.parametrize("fn", [
-    pytest.param("training_flops", marks=pytest.mark.part("training_flops", points=1), id="training"),
-    pytest.param("inference_flops", marks=pytest.mark.part("inference_flops", points=1), id="inference"),
-])  # fmt: skip
+@pytest.mark.parametrize("fn", both_flops(points=1))
 def test_flops_of_published_runs_int64(learner, ref, fn):
     """GPT-3, Chinchilla and Gopher as int64 arrays: 6 N D ~ 3e23 - 6e23, far beyond
     int64's 9.2e18 (a product of int64 arrays wraps around silently)."""
