@@ -1,5 +1,6 @@
-"""Grader for scaling-laws: training and inference FLOPs, the power-law fit (log-space
-least squares, c on a grid), compute-optimal sizes against Hoffmann et al. 2022, Table 3.
+"""Grader for scaling-laws: training and inference FLOPs, the least-squares line, the
+power-law fit (that line in log space, c on a grid), compute-optimal sizes against
+Hoffmann et al. 2022, Table 3.
 
 Everything here is closed-form arithmetic: the reference module is the trusted
 reference (NumPy, float64), and the synthetic losses are generated from known laws with
@@ -26,7 +27,7 @@ HINTS = {
 
 # Known laws the synthetic losses come from: (a, alpha, c).
 LAWS = {
-    # Hoffmann et al. 2022, eq. 10 (approach 3): E = 1.69, A = 406.4, alpha = 0.34.
+    # Hoffmann et al. 2022, section 3.3 (approach 3's fit): E = 1.69, A = 406.4, alpha = 0.34.
     "chinchilla": (406.4, 0.34, 1.69),
     # Kaplan et al. 2020, eq. 1.1: L = (N_c / N)^0.076 with N_c = 8.8e13, no floor.
     "kaplan": (8.8e13**0.076, 0.076, 0.0),
