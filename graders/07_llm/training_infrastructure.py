@@ -1,5 +1,6 @@
 """Grader for training-infrastructure: byte-level BPE (training, encoding, decoding),
-sequence packing with document masks, column- and row-parallel linear layers.
+sequence packing with document masks, column- and row-parallel linear layers, the 1F1B
+pipeline schedule and its bubble, gradient checkpointing.
 
 Trusted references: the tokenizer against the reference module `ref` on a generated corpus
 (`nnfs_cli.corpus`) and on small texts built so that each rule (ties, overlapping pairs,
@@ -7,7 +8,10 @@ pre-token boundaries, merge order, special tokens) decides the answer, plus prop
 that need no reference (round trips on hypothesis-generated strings, derandomized; every
 merge inside one pre-token). The parallel layers against the full layer (F.linear with the
 weights copied in, and its gradients by torch.autograd and float64 central differences),
-each rank's shard against its block. torch is imported inside the tests that use it.
+each rank's shard against its block. The pipeline schedule against Megatron's 1F1B order,
+and run by a small simulator (dependencies, micro-batches held, the idle share it really
+has). Checkpointing against plain backprop's gradients (torch.autograd and central
+differences) and the counts' closed forms. torch is imported inside the tests that use it.
 """
 
 import functools
@@ -43,6 +47,11 @@ HINTS = {
     "the SUM over ranks of dy_r @ W_r.T (all-reduce)",
     "row_parallel_linear": "rank r: x[:, block r] @ W[block r] (no bias); y = the SUM of the partials + b",
     "row_parallel_backward": "dx = concat over ranks of dy @ W_r.T; dW[r] = x_r.T @ dy; db = dy.sum(0) once",
+    "pipeline_schedule": "stage s: min(S - s - 1, M) warm-up forwards, then F_(w+i), B_i pairs, then the last "
+    "backwards; +(m + 1) for F_m, -(m + 1) for B_m",
+    "checkpointed_forward_backward": "keep h_0, h_k, h_2k, ... and the output; backward segment by segment "
+    "from the last: recompute the segment's inner activations from its checkpoint, backprop through it, "
+    "carry the gradient into the segment before",
 }
 
 SPECIAL = "<|endoftext|>"
@@ -588,3 +597,187 @@ def test_row_parallel_backward(learner, case):
 def test_row_parallel_backward_float32(learner):
     """float32 inputs."""
     check_parallel_backward(learner, "row_parallel_backward", (3, 6, 4, 2), 23, np.float32)
+
+
+# ---------------------------------------------------------------------------------------
+# pipeline_schedule
+# ---------------------------------------------------------------------------------------
+
+# (S, M): more micro-batches than stages, as many, fewer, one stage, one micro-batch.
+PIPELINE_CASES = [(4, 8), (3, 3), (4, 2), (1, 5), (5, 1), (2, 7)]
+
+
+def simulate_pipeline(order):
+    """Run each stage's steps in its order, every step one unit of time, as soon as the
+    stage is free and its inputs are ready (F_m after the previous stage's F_m, B_m after
+    this stage's F_m and the next stage's B_m). Returns (the step's time, each stage's
+    largest number of micro-batches forwarded but not yet backwarded), or a string saying
+    why the schedule cannot run."""
+    S, width = order.shape
+    M = width // 2
+    for s in range(S):
+        if sorted(order[s].tolist()) != sorted(
+            [m + 1 for m in range(M)] + [-(m + 1) for m in range(M)]
+        ):
+            return f"stage {s} must run each F_m and each B_m exactly once, got {order[s].tolist()}"
+    done, at, free = {}, [0] * S, [0] * S
+    held, most = [0] * S, [0] * S
+    moved = True
+    while moved:
+        moved = False
+        for s in range(S):
+            while at[s] < width:
+                step = int(order[s, at[s]])
+                m = abs(step) - 1
+                needs = [("F", s - 1, m)] if step > 0 and s > 0 else []
+                if step < 0:
+                    needs = [("F", s, m)] + ([("B", s + 1, m)] if s < S - 1 else [])
+                if any(n not in done for n in needs):
+                    break
+                free[s] = max([free[s]] + [done[n] for n in needs]) + 1
+                done[("F" if step > 0 else "B", s, m)] = free[s]
+                held[s] += 1 if step > 0 else -1
+                most[s] = max(most[s], held[s])
+                at[s] += 1
+                moved = True
+    stuck = [s for s in range(S) if at[s] < width]
+    if stuck:
+        s = stuck[0]
+        return (f"stage {s} waits forever at step {at[s]} ({int(order[s, at[s]])}): a backward before its own "
+                "forward, or an order the neighbouring stages cannot serve")  # fmt: skip
+    return max(free), most
+
+
+def call_pipeline(learner, S, M):
+    on = f"n_stages={S}, n_micro={M}"
+    order, bubble = as_tuple(learner.pipeline_schedule(S, M), 2, "pipeline_schedule", on)
+    assert_shape(order, (S, 2 * M), "pipeline_schedule: order (n_stages, 2 n_micro)", on=on)
+    order = np.asarray(order)
+    assert_true(order.dtype.kind in "iu", "pipeline_schedule: order dtype", f"expected integers, got {order.dtype}",
+                on=on, hint="+(m + 1) for F_m, -(m + 1) for B_m, as int64")  # fmt: skip
+    return order, bubble, on
+
+
+@pytest.mark.parametrize("case", PIPELINE_CASES, ids=str)
+@pytest.mark.part("pipeline_schedule", points=0.25)
+def test_pipeline_schedule_runs(learner, case):
+    """Every stage runs each F_m and B_m once, in an order the pipeline can execute."""
+    S, M = case
+    order, _, on = call_pipeline(learner, S, M)
+    run = simulate_pipeline(order)
+    assert_true(not isinstance(run, str), "pipeline_schedule: the schedule cannot run", run if isinstance(run, str)
+                else "", on=on, hint=HINTS["pipeline_schedule"])  # fmt: skip
+
+
+@pytest.mark.parametrize("case", PIPELINE_CASES, ids=str)
+@pytest.mark.part("pipeline_schedule", points=0.5)
+def test_pipeline_schedule_is_1f1b(learner, ref, case):
+    """The 1F1B order (Megatron's): S - s - 1 warm-up forwards, one forward one backward,
+    then the last backwards; stage s holds at most min(S - s, M) micro-batches."""
+    S, M = case
+    order, _, on = call_pipeline(learner, S, M)
+    run = simulate_pipeline(order)
+    if not isinstance(run, str):
+        for s, held in enumerate(run[1]):
+            assert_true(held <= min(S - s, M), f"pipeline_schedule: stage {s} holds too many micro-batches",
+                        f"{held} micro-batches forwarded and not yet backwarded at once; 1F1B holds at most "
+                        f"min(S - s, M) = {min(S - s, M)}", on=on, hint=HINTS["pipeline_schedule"])  # fmt: skip
+    assert_close(order, ref.pipeline_schedule(S, M)[0], "pipeline_schedule: order", on=on, rtol=0, atol=0,
+                 hint=HINTS["pipeline_schedule"])  # fmt: skip
+
+
+@pytest.mark.parametrize("case", PIPELINE_CASES, ids=str)
+@pytest.mark.part("pipeline_schedule", points=0.4)
+def test_pipeline_bubble_fraction(learner, case):
+    """bubble = (S - 1) / (M + S - 1), the idle share of the step's time: also what the
+    simulated schedule idles."""
+    S, M = case
+    order, bubble, on = call_pipeline(learner, S, M)
+    assert_close(bubble, (S - 1) / (M + S - 1), "pipeline_schedule: bubble fraction", on=on,
+                 hint="idle time over the whole step's time: (S - 1) / (M + S - 1) for equal forward and backward "
+                 "times")  # fmt: skip
+    run = simulate_pipeline(order)
+    if not isinstance(run, str):
+        measured = 1 - 2 * M / run[0]
+        assert_close(bubble, measured, "pipeline_schedule: bubble vs your schedule's idle share", on=on,
+                     hint="your schedule idles more than 1F1B's bubble: a stage waits where it need not")  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# checkpointed_forward_backward
+# ---------------------------------------------------------------------------------------
+
+# (N, d, L, segment): plain backprop (segment 1), one segment, uneven last segment, batch 1.
+CHECKPOINT_CASES = [
+    (3, 4, 6, 2),
+    (2, 3, 7, 3),
+    (1, 4, 5, 1),
+    (3, 2, 5, 5),
+    (2, 5, 9, 4),
+    (3, 3, 1, 1),
+]
+
+
+def tanh_stack(x, Ws):
+    """The plain forward (NumPy arrays or torch tensors): h_{l+1} = tanh(h_l @ Ws[l])."""
+    h = x
+    for layer in range(Ws.shape[0]):
+        h = (np.tanh if isinstance(h, np.ndarray) else type(h).tanh)(h @ Ws[layer])
+    return h
+
+
+def call_checkpoint(learner, N, d, L, k, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(N, d)).astype(dtype)
+    Ws = (rng.normal(size=(L, d, d)) / np.sqrt(d)).astype(dtype)
+    dout = rng.normal(size=(N, d)).astype(dtype)
+    on = describe(x=x, Ws=Ws, dout=dout) + f", segment={k}"
+    got = as_tuple(
+        learner.checkpointed_forward_backward(x, Ws, dout, k),
+        5,
+        "checkpointed_forward_backward",
+        on,
+    )
+    return (x, Ws, dout), got, on
+
+
+@pytest.mark.parametrize("case", CHECKPOINT_CASES, ids=str)
+@pytest.mark.part("checkpointed_forward_backward", points=0.5)
+def test_checkpointing_gradients_equal_backprop(learner, case):
+    """out, dx and dWs equal plain backprop's: the forward itself, torch.autograd and
+    float64 central differences."""
+    N, d, L, k = case
+    (x, Ws, dout), (out, dx, dWs, _, _), on = call_checkpoint(learner, N, d, L, k, 30 + L)
+    assert_close(out, tanh_stack(x, Ws), "checkpointed_forward_backward: out = h_L", on=on,
+                 hint=HINTS["checkpointed_forward_backward"])  # fmt: skip
+    for oracle in ("torch", "numerical"):
+        assert_backward((dx, dWs), tanh_stack, {"x": x, "Ws": Ws}, dout, ["x", "Ws"],
+                        "checkpointed_forward_backward", oracle=oracle, on=on,
+                        hints={"x": HINTS["checkpointed_forward_backward"],
+                               "Ws": HINTS["checkpointed_forward_backward"]})  # fmt: skip
+
+
+@pytest.mark.part("checkpointed_forward_backward", points=0.25)
+def test_checkpointing_float32(learner):
+    """float32 inputs: float32-accurate gradients (central differences in float64)."""
+    (x, Ws, dout), (_, dx, dWs, _, _), on = call_checkpoint(learner, 2, 3, 6, 2, 40, np.float32)
+    assert_backward((dx, dWs), tanh_stack, {"x": x, "Ws": Ws}, dout, ["x", "Ws"],
+                    "checkpointed_forward_backward (float32)", on=on)  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CHECKPOINT_CASES, ids=str)
+@pytest.mark.part("checkpointed_forward_backward", points=0.4)
+def test_checkpointing_counts(learner, case):
+    """stored = ceil(L / segment) + 1 (checkpoints and output, against plain backprop's
+    L + 1) and recomputed = L - ceil(L / segment)."""
+    N, d, L, k = case
+    _, (_, _, _, stored, recomputed), on = call_checkpoint(learner, N, d, L, k, 50)
+    n_checkpoints = -(-L // k)
+    for name, got, exp in (
+        ("stored", stored, n_checkpoints + 1),
+        ("recomputed", recomputed, L - n_checkpoints),
+    ):
+        assert_true(isinstance(got, int | np.integer), f"checkpointed_forward_backward: {name}",
+                    f"expected an int, got {type(got).__name__}", on=on, hint="count as you go: an int")  # fmt: skip
+        assert_close(got, exp, f"checkpointed_forward_backward: {name} (L={L}, segment={k})", on=on, rtol=0, atol=0,
+                     hint=HINTS["checkpointed_forward_backward"])  # fmt: skip

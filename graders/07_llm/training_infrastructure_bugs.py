@@ -11,6 +11,8 @@ _COL = reference_function(__file__, "column_parallel_linear")
 _COL_BACK = reference_function(__file__, "column_parallel_backward")
 _ROW = reference_function(__file__, "row_parallel_linear")
 _ROW_BACK = reference_function(__file__, "row_parallel_backward")
+_PIPE = reference_function(__file__, "pipeline_schedule")
+_CKPT = reference_function(__file__, "checkpointed_forward_backward")
 
 BUGS = [
     KnownBug(
@@ -235,6 +237,103 @@ BUGS = [
             _ROW_BACK,
             ("return dx, dW, dy.sum(axis=0)", "return dx, dW, world_size * dy.sum(axis=0)"),
         ),
+    ),
+    KnownBug(
+        # GPipe's schedule (Huang et al. 2019): every forward, then every backward. Valid,
+        # with the same bubble, but stage s holds all M micro-batches' activations.
+        name="pipeline-gpipe-order",
+        kind="convention",
+        function="pipeline_schedule",
+        hint="this is GPipe's schedule (all forwards, then all backwards); this exercise asks for 1F1B "
+        "(S - s - 1 warm-up forwards, then one forward one backward), which has the same bubble but holds "
+        "at most S - s micro-batches' activations instead of M",
+        code=edited(_PIPE, ("warm = min(S - s - 1, M)", "warm = M")),
+    ),
+    KnownBug(
+        # One warm-up forward too many (S - s instead of S - s - 1): a stage holds one more
+        # micro-batch than 1F1B needs (a frequent slip when porting Megatron's schedule,
+        # whose ranks count from 0).
+        name="pipeline-warmup-off-by-one",
+        function="pipeline_schedule",
+        hint="stage s runs S - s - 1 warm-up forwards (the last stage none: it starts its first backward "
+        "right after its first forward)",
+        code=edited(_PIPE, ("warm = min(S - s - 1, M)", "warm = min(S - s, M)")),
+    ),
+    KnownBug(
+        # Narayanan et al. 2021 define the bubble as bubble time over ideal time, (p - 1) / m.
+        name="bubble-over-ideal-time",
+        kind="convention",
+        function="pipeline_schedule",
+        hint="(S - 1) / M is the bubble time divided by the ideal (bubble-free) time, as Narayanan et al. "
+        "(2021) define it; this exercise asks for the share of the whole step's time, (S - 1) / (M + S - 1)",
+        code=edited(_PIPE, ("return order, (S - 1) / (M + S - 1)", "return order, (S - 1) / M")),
+    ),
+    KnownBug(
+        # The step counted as M + S slots instead of M + S - 1.
+        name="bubble-off-by-one",
+        function="pipeline_schedule",
+        hint="the step lasts M + S - 1 forward (and backward) slots: M micro-batches plus S - 1 to fill "
+        "and drain the pipeline, so the bubble is (S - 1) / (M + S - 1)",
+        code=edited(
+            _PIPE, ("return order, (S - 1) / (M + S - 1)", "return order, (S - 1) / (M + S)")
+        ),
+    ),
+    KnownBug(
+        # torch.utils.checkpoint's classic pitfall: a recomputed segment whose input does
+        # not require grad gives no gradient to anything before it (the "None of the inputs
+        # have requires_grad=True" warning; PyTorch forum threads).
+        name="checkpoint-gradient-stops-at-segment",
+        function="checkpointed_forward_backward",
+        hint="the gradient reaching a segment's checkpoint must flow on into the segment before it: carry g "
+        "across segments (dx and the earlier layers' dW depend on it)",
+        code=edited(
+            _CKPT,
+            (
+                "        end = min(start + segment, L)\n",
+                "        end = min(start + segment, L)\n        g = g if end == L else 0 * g\n",
+            ),
+        ),  # fmt: skip
+    ),
+    KnownBug(
+        # tanh's derivative taken at the layer's input instead of its output: the index
+        # into the recomputed activations off by one.
+        name="checkpoint-activation-off-by-one",
+        function="checkpointed_forward_backward",
+        hint="layer l's tanh derivative is 1 - h_{l+1}^2 (its OUTPUT); its dW uses h_l (its input): mind "
+        "the offset of the recomputed list",
+        code=edited(
+            _CKPT,
+            ("dz = g * (1 - hs[layer - start + 1] ** 2)", "dz = g * (1 - hs[layer - start] ** 2)"),
+        ),
+    ),
+    KnownBug(
+        # torch.utils.checkpoint re-runs the whole segment, its last layer included.
+        name="checkpoint-recomputes-whole-segment",
+        kind="convention",
+        function="checkpointed_forward_backward",
+        hint="you re-ran every layer of each segment, as torch.utils.checkpoint re-runs the whole function; "
+        "this exercise reuses the next checkpoint (or the output) as a segment's last activation, so a "
+        "segment of n layers re-runs n - 1 (L - ceil(L / segment) in all)",
+        code=edited(
+            _CKPT,
+            (
+                "        for layer in range(start, end - 1):\n",
+                "        for layer in range(start, end):\n",
+            ),
+            ("        hs.append(out if end == L else checkpoints[end])\n", ""),
+        ),  # fmt: skip
+    ),
+    KnownBug(
+        # Every activation kept anyway (checkpointing switched off), the count honest.
+        name="checkpoint-stores-everything",
+        function="checkpointed_forward_backward",
+        hint="keep only the checkpoints h_0, h_segment, h_2 segment, ... (and the output): the activations "
+        "in between are recomputed in the backward pass, that is the memory saving",
+        code=edited(
+            _CKPT,
+            ("        if layer % segment == 0:\n", "        if True:\n"),
+            ("end = min(start + segment, L)", "end = start + 1"),
+        ),  # fmt: skip
     ),
 ]
 

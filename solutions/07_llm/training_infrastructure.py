@@ -65,6 +65,26 @@ into **contiguous** blocks, rank r holding block r:
 
 The two together make Megatron's MLP: column-parallel then row-parallel, one all-reduce.
 
+**Pipeline parallelism, 1F1B** (PipeDream-Flush, Narayanan et al. 2021; Megatron's
+non-interleaved schedule). The layers are cut into S stages, the batch into M
+micro-batches; stage s runs forward F_m after stage s - 1's F_m and backward B_m after
+stage s + 1's B_m. Stage s first runs w = min(S - s - 1, M) warm-up forwards, then
+alternates one forward and one backward (F_{w+i}, B_i) until the forwards are done, then
+the remaining backwards, in micro-batch order. It holds at most min(S - s, M) micro-batches'
+activations (GPipe's all-forwards-then-all-backwards holds M). With forward and backward
+steps of equal time, a step lasts 2 (M + S - 1) units, of which each stage idles
+2 (S - 1): the **bubble fraction** is (S - 1) / (M + S - 1) (idle over total time).
+
+**Gradient checkpointing** (Chen et al. 2016, "Training deep nets with sublinear memory
+cost"). For L layers h_{l+1} = tanh(h_l @ W_l), the forward pass keeps only the
+checkpoints h_0, h_k, h_2k, ... (k = segment, the first activation of each segment) and
+the output h_L, ceil(L / k) + 1 arrays instead of plain backprop's L + 1; the backward
+pass, segment by segment from the last, recomputes the segment's inner activations from
+its checkpoint (len - 1 layer forwards; its last needed activation is the next checkpoint
+or the output), then backpropagates through it: L - ceil(L / k) recomputed layers in all,
+the same gradients as plain backprop. With k ~ sqrt(L), memory O(sqrt L) for one extra
+forward.
+
 ## Conventions this exercise holds (the grader checks each)
 
 - Token ids are Python ints; merges are a list of (left id, right id) pairs, merge i
@@ -78,7 +98,8 @@ The two together make Megatron's MLP: column-parallel then row-parallel, one all
 Read: Sennrich, Haddow & Birch (2016), "Neural machine translation of rare words with
 subword units"; Radford et al. (2019), GPT-2, section 2.2 (byte-level BPE); Krell et al.
 (2021), "Efficient sequence packing without cross-contamination"; Shoeybi et al. (2019),
-"Megatron-LM", section 3; Karpathy's minbpe.
+"Megatron-LM", section 3; Narayanan et al. (2021), "Efficient large-scale language model
+training on GPU clusters", section 2.2; Chen et al. (2016); Karpathy's minbpe.
 """
 
 import re
@@ -293,4 +314,60 @@ def row_parallel_backward(x, W, dy, world_size: int):
     dx = np.concatenate([dy @ W[c].T for c in blocks], axis=1)
     dW = np.stack([x[:, c].T @ dy for c in blocks])
     return dx, dW, dy.sum(axis=0)
+    ### END SOLUTION
+
+
+def pipeline_schedule(n_stages: int, n_micro: int):
+    """The 1F1B schedule of n_stages stages and n_micro micro-batches, and its bubble.
+
+    Returns (order, bubble): order (n_stages, 2 n_micro) int64, row s the steps stage s
+    runs in order, +(m + 1) for the forward of micro-batch m and -(m + 1) for its backward;
+    bubble, a float: the idle fraction (S - 1) / (M + S - 1).
+    """
+    ### BEGIN SOLUTION
+    S, M = n_stages, n_micro
+    order = np.zeros((S, 2 * M), dtype=np.int64)
+    for s in range(S):
+        warm = min(S - s - 1, M)
+        steps = [m + 1 for m in range(warm)]
+        for i in range(M - warm):
+            steps += [warm + i + 1, -(i + 1)]
+        steps += [-(m + 1) for m in range(M - warm, M)]
+        order[s] = steps
+    return order, (S - 1) / (M + S - 1)
+    ### END SOLUTION
+
+
+def checkpointed_forward_backward(x, Ws, dout, segment: int):
+    """Forward and backward of L tanh layers with gradient checkpointing every segment layers.
+
+    x: (N, d); Ws: (L, d, d), h_{l+1} = tanh(h_l @ Ws[l]); dout: (N, d), dLoss/dh_L.
+    Returns (out (N, d) = h_L, dx (N, d), dWs (L, d, d), stored, recomputed): stored (int)
+    the activations the forward keeps (the checkpoints h_0, h_segment, ... below L, and
+    the output), recomputed (int) the layer forwards the backward re-runs.
+    """
+    ### BEGIN SOLUTION
+    x, Ws, dout = np.asarray(x), np.asarray(Ws), np.asarray(dout)
+    L = Ws.shape[0]
+    checkpoints = {}
+    h = x
+    for layer in range(L):
+        if layer % segment == 0:
+            checkpoints[layer] = h
+        h = np.tanh(h @ Ws[layer])
+    out, g = h, dout
+    dWs = np.zeros_like(Ws)
+    recomputed = 0
+    for start in sorted(checkpoints, reverse=True):
+        end = min(start + segment, L)
+        hs = [checkpoints[start]]  # h_start .. h_end, recomputed from the checkpoint
+        for layer in range(start, end - 1):
+            hs.append(np.tanh(hs[-1] @ Ws[layer]))
+            recomputed += 1
+        hs.append(out if end == L else checkpoints[end])
+        for layer in range(end - 1, start - 1, -1):
+            dz = g * (1 - hs[layer - start + 1] ** 2)
+            dWs[layer] = hs[layer - start].T @ dz
+            g = dz @ Ws[layer].T
+    return out, g, dWs, len(checkpoints) + 1, recomputed
     ### END SOLUTION

@@ -4,7 +4,9 @@ ended"; encoding by replaying every merge in training order over each pre-token 
 result as lowest-rank-first: a merge's pairs all rank after it); decoding by expanding
 merged ids recursively into a bytearray; packing with explicit loops; the parallel layers
 with torch tensors, in float32 when given float32, and their backward by torch.autograd
-on each rank's slice."""
+on each rank's slice; the pipeline schedule as a queue (forward while fewer than S - s
+micro-batches are in flight, else the oldest backward); checkpointing with each segment's
+inner layers re-run under torch.autograd."""
 
 import re
 from collections import Counter
@@ -161,3 +163,54 @@ def row_parallel_backward(x, W, dy, world_size):
         gx, gW = torch.autograd.grad(xr @ Wr, [xr, Wr], dy)
         dxs, dWs = dxs + [gx], dWs + [gW]
     return torch.cat(dxs, dim=1), torch.stack(dWs), dy.sum(dim=0)
+
+
+def pipeline_schedule(n_stages, n_micro):
+    # each stage as a queue: forwards while fewer than S - s micro-batches are in flight
+    # (the last stage: one), else the oldest backward
+    order = []
+    for s in range(n_stages):
+        limit = min(n_stages - s, n_micro)
+        nxt_f, nxt_b, steps = 0, 0, []
+        while nxt_b < n_micro:
+            if nxt_f < n_micro and nxt_f - nxt_b < limit:
+                nxt_f += 1
+                steps.append(nxt_f)
+            else:
+                nxt_b += 1
+                steps.append(-nxt_b)
+        order.append(steps)
+    bubble = 1 - n_micro / (n_micro + n_stages - 1)
+    return np.array(order, dtype=np.int64), bubble
+
+
+def checkpointed_forward_backward(x, Ws, dout, segment):
+    # a segment's inner layers re-run from its checkpoint under autograd; its last layer
+    # backpropagated by hand from the activation already kept (the next checkpoint or
+    # the output); the gradient into the checkpoint carried to the segment before
+    x, Ws, dout = torch.as_tensor(x), torch.as_tensor(Ws), torch.as_tensor(dout)
+    L = Ws.shape[0]
+    starts = list(range(0, L, segment))
+    with torch.no_grad():
+        kept, h = [], x
+        for layer in range(L):
+            if layer in starts:
+                kept.append(h)
+            h = torch.tanh(h @ Ws[layer])
+    out, g, grads, recomputed = h, dout, [None] * L, 0
+    following = kept[1:] + [out]
+    for start, h0, h_end in reversed(list(zip(starts, kept, following))):
+        end = min(start + segment, L)
+        h0 = h0.clone().requires_grad_()
+        ws = [Ws[layer].clone().requires_grad_() for layer in range(start, end - 1)]
+        h = h0
+        for w in ws:
+            h = torch.tanh(h @ w)
+            recomputed += 1
+        dz = g * (1 - h_end**2)
+        grads[end - 1] = h.detach().T @ dz
+        g = dz @ Ws[end - 1].T
+        if ws:
+            got = torch.autograd.grad(h, [h0, *ws], g)
+            g, grads[start : end - 1] = got[0], got[1:]
+    return out, g, torch.stack(grads), len(kept) + 1, recomputed
