@@ -1,4 +1,4 @@
-"""# Modern LLM architectures: RMSNorm, SwiGLU, rotary embeddings, grouped-query attention, mixture of experts
+"""# Modern LLM architectures: RMSNorm, SwiGLU, rotary embeddings, grouped-query attention, mixture of experts, retrieval, patch embeddings
 
 The GPT-2 block of Phase 6 became, in LLaMA (Touvron et al. 2023), Mistral and their
 descendants, a block with four changed parts; a fifth, mixture of experts, replaces the
@@ -68,6 +68,28 @@ before any second choice; within a rank, tokens in order (token 0 first).
 A uniform router (every P_i = 1/E) or a perfectly balanced routing (every f_i = 1/E)
 gives exactly 1; the gradient flows through P only.
 
+**Retrieval-augmented generation** (Lewis et al. 2020) puts the chunks of a corpus most
+similar to a question into the prompt. The tokens are cut into chunks of `size` tokens
+with stride s = size - overlap: chunk c covers tokens [c s, c s + size), and the last
+chunk is the first one that reaches the end (it may be shorter; no chunk lies inside the
+one before it). Thanks to the overlap, every span of overlap + 1 tokens lies whole in
+some chunk. Each chunk is embedded as a vector (here, by the grader: its word counts),
+and the query's vector picks the k chunks of highest **cosine similarity**
+
+    cos(q, v) = q . v / (|q| |v|)          (0 when q or v is the zero vector)
+
+highest first, the lower chunk index on a tie. The cosine ignores the lengths of the
+vectors: a raw dot product would favour long chunks.
+
+**Patch embedding** (Dosovitskiy et al. 2021, "An Image Is Worth 16x16 Words", ViT) turns
+an image into tokens: images (N, C, H, W_img), NCHW, are cut into (H/P)(W_img/P) squares
+of P x P pixels, each flattened in **(channel, row, column)** order to C P^2 numbers and
+projected: token = patch @ W + b, W (C P^2, d). The patches come in reading order (left
+to right, then top to bottom). This is exactly a convolution with kernel P and stride P
+whose weight (d, C, P, P) is W^T reshaped (the grader checks it so). Code that rearranges
+NHWC images (vit-pytorch's einops `(p1 p2 c)`) flattens (row, column, channel) instead:
+the same model with W's rows permuted, not this exercise's layout.
+
 ## Conventions this exercise holds (the grader checks each)
 
 - Features last; batch axes first. Linear weights **(in, out)**: `x @ W` (`nn.Linear`
@@ -76,16 +98,21 @@ gives exactly 1; the gradient flows through P only.
   first row at position `offset`. Masks: causal, query i sees keys j <= i.
 - MoE: softmax over the experts, top-k ordered by probability (lower index on a tie),
   gates renormalised over the k, capacity filled rank by rank then token by token.
+- Chunks: stride size - overlap, the last chunk the first to reach the end. Retrieval:
+  cosine similarity, highest first, lower index on a tie. Patches: NCHW images, each patch
+  flattened (channel, row, column), patches in reading order.
 - You may compute with **torch tensors and autograd** (a tensor you return reaches the
   grader as an array), but not with the functions that do the exercise's job:
   `F.rms_norm`, `nn.RMSNorm`, `F.scaled_dot_product_attention`, `nn.MultiheadAttention`,
-  the `transformers` library are refused.
+  `F.cosine_similarity`, `F.conv2d`, `nn.Conv2d`, `F.unfold`, `nn.Unfold`, the
+  `transformers` library are refused.
 - Return the inputs' dtype (float32 in, float32 out). Never modify an input in place.
 
 Read: Zhang & Sennrich (2019), "Root Mean Square Layer Normalization"; Shazeer (2020),
 "GLU Variants Improve Transformer"; Su et al. (2021), "RoFormer"; Ainslie et al. (2023),
 "GQA"; Fedus et al. (2021), "Switch Transformers" (section 2.2); Jiang et al. (2024),
-"Mixtral of Experts"; HF `modeling_llama.py`.
+"Mixtral of Experts"; Lewis et al. (2020), "Retrieval-Augmented Generation";
+Dosovitskiy et al. (2021), "An Image Is Worth 16x16 Words"; HF `modeling_llama.py`.
 """
 
 import math
@@ -165,3 +192,38 @@ def load_balancing_loss(logits, experts):
     """
     # YOUR CODE HERE
     raise NotImplementedError("llm-architectures: implement load_balancing_loss")
+
+
+def chunk_tokens(tokens, size: int, overlap: int) -> list[list[int]]:
+    """Split a token sequence into windows of `size` tokens, each sharing `overlap` tokens
+    with the previous one.
+
+    tokens: a 1-D sequence of ints; 0 <= overlap < size. Window c starts at
+    c * (size - overlap); the last window is the first that reaches the end (it may be
+    shorter). Returns a list of lists of int ([] for no tokens).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("llm-architectures: implement chunk_tokens")
+
+
+def rag_retrieve(query, chunk_vectors, k: int):
+    """The k chunks most similar to the query by cosine similarity.
+
+    query: (D,); chunk_vectors: (M, D), one embedding per chunk; 1 <= k <= M. Returns
+    (indices (k,) int, most similar first, the lower index on a tie; scores (k,), their
+    cosine similarities; a zero vector's similarity is 0).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("llm-architectures: implement rag_retrieve")
+
+
+def patch_embed(images, W, b, patch: int):
+    """ViT's patch embedding: cut each image into patch x patch squares, flatten each
+    (channel, row, column) and project it.
+
+    images: (N, C, H, W_img) (NCHW), H and W_img divisible by `patch`; W: (C patch patch, d),
+    b: (d,). Returns (N, (H / patch) (W_img / patch), d), patches in reading order (left
+    to right, then top to bottom).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("llm-architectures: implement patch_embed")

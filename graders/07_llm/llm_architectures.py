@@ -1,8 +1,9 @@
 """Grader for llm-architectures: RMSNorm and its backward, SwiGLU, rotary embeddings,
-grouped-query attention, mixture-of-experts routing and the load-balancing loss.
+grouped-query attention, mixture-of-experts routing and the load-balancing loss, chunking
+and cosine retrieval, ViT patch embeddings.
 
 Trusted references: PyTorch's own operations wherever it has them (`F.rms_norm`,
-`F.silu` and `F.linear` with the weights transposed, `F.scaled_dot_product_attention`
+`F.silu` and `F.linear` with the weights transposed, a strided `F.conv2d` for patches, `F.scaled_dot_product_attention`
 with `enable_gqa` and with repeated key/value heads, `nn.MultiheadAttention` with the
 weights copied in), torch.autograd and float64 central differences for every gradient, a
 complex-number NumPy form of RoPE (the half-split pair (i, i + d/2) is the complex number
@@ -39,6 +40,12 @@ HINTS = {
     "moe_route": "probs = softmax(logits over the experts); the k largest per token (stable sort, descending); "
     "gates = those k probabilities / their sum; accept first choices for every token, then second choices, "
     "each while the expert has room",
+    "chunk_tokens": "start = 0; repeat: append tokens[start:start + size]; stop once start + size >= "
+    "len(tokens), else start += size - overlap",
+    "rag_retrieve": "cosine = (M @ q) / (|M_i| |q|), 0 where a norm is 0; a stable descending sort; the first k "
+    "indices and their scores",
+    "patch_embed": "reshape (N, C, H/P, P, W/P, P), permute to (N, H/P, W/P, C, P, P), reshape (N, patches, "
+    "C P P), then @ W + b",
     "load_balancing_loss": "f_i = count of expert i in `experts` / (T k); P_i = mean over tokens of "
     "softmax(logits)[:, i]; loss = E * sum(f * P); the gradient flows through P only",
 }
@@ -655,3 +662,202 @@ def test_balance_loss_float32(learner):
     torch_balance_loss(lt, experts).backward()
     assert_close(dlogits, lt.grad.numpy(), "load_balancing_loss: dlogits (float32)", on=on, inputs={"logits": l32},
                  hint=HINTS["load_balancing_loss"])  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# chunk_tokens and rag_retrieve
+# ---------------------------------------------------------------------------------------
+
+
+def corpus_stream(n, seed):
+    """The generated corpus as one array of ids, <eos> (id 0) after every sentence."""
+    from nnfs_cli import corpus
+
+    vocab = corpus.vocabulary(["<eos>"])
+    ids = []
+    for sentence in corpus.sentences(n, seed):
+        ids += corpus.encode(sentence, vocab) + [0]
+    return np.asarray(ids), vocab
+
+
+def numpy_chunks(n, size, overlap):
+    """The windows of range(n): starts 0, s, 2s, ... (s = size - overlap) up to the first
+    window that reaches the end."""
+    starts = [0] if n else []
+    while starts and starts[-1] + size < n:
+        starts.append(starts[-1] + size - overlap)
+    return [list(range(s, min(s + size, n))) for s in starts]
+
+
+def check_chunks(learner, tokens, size, overlap, expected, what):
+    on = f"tokens of length {len(tokens)}, size={size}, overlap={overlap}"
+    got = learner.chunk_tokens(tokens, size, overlap)
+    hint = HINTS["chunk_tokens"]
+    assert_true(isinstance(got, list | tuple) and len(got) == len(expected), f"chunk_tokens: number of chunks ({what})",
+                f"expected {len(expected)} chunks, got "
+                + (f"{len(got)}" if isinstance(got, list | tuple) else type(got).__name__), on=on, hint=hint)  # fmt: skip
+    for c, (g, e) in enumerate(zip(got, expected)):
+        assert_close(np.asarray(g, dtype=np.int64), np.asarray(e, dtype=np.int64), f"chunk_tokens: chunk {c} "
+                     f"({what})", on=on, rtol=0, atol=0, hint=hint)  # fmt: skip
+    return got
+
+
+# (length, size, overlap): exact fits, a short tail, no overlap, stride 1, shorter than one chunk
+CHUNK_CASES = [(10, 4, 1), (12, 4, 0), (9, 5, 2), (11, 4, 3), (3, 5, 2), (16, 6, 2), (1, 3, 1)]
+
+
+@pytest.mark.parametrize(("n", "size", "overlap"), CHUNK_CASES, ids=str)
+@pytest.mark.part("chunk_tokens", points=0.25)
+def test_chunk_tokens_windows(learner, n, size, overlap):
+    """The windows of tokens 100..100+n-1: start c (size - overlap), the last the first
+    that reaches the end (never a window that lies inside the previous one)."""
+    tokens = list(range(100, 100 + n))
+    expected = [[100 + t for t in c] for c in numpy_chunks(n, size, overlap)]
+    check_chunks(learner, tokens, size, overlap, expected, "consecutive ids")
+
+
+@pytest.mark.part("chunk_tokens", points=0.5)
+def test_chunk_tokens_spans_and_empty(learner):
+    """On 50 corpus tokens (size 8, overlap 3): every span of overlap + 1 = 4 tokens lies
+    whole in some chunk, the chunks concatenated without their overlaps give the tokens
+    back; no tokens give no chunks; a NumPy array of ids is accepted."""
+    stream, _ = corpus_stream(10, seed=3)
+    tokens = stream[:50]
+    got = check_chunks(learner, tokens, 8, 3, [list(tokens[s]) for s in map(np.asarray, numpy_chunks(50, 8, 3))],
+                       "corpus ids, an int array")  # fmt: skip
+    back = list(got[0]) + [t for c in got[1:] for t in list(c)[3:]]
+    assert_close(np.asarray(back), tokens, "chunk_tokens: the chunks without their overlaps, concatenated",
+                 on="50 tokens, size=8, overlap=3", rtol=0, atol=0, hint=HINTS["chunk_tokens"])  # fmt: skip
+    check_chunks(learner, [], 4, 1, [], "no tokens")
+
+
+def numpy_retrieve(query, vectors, k):
+    q, M = np.asarray(query, dtype=np.float64), np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(M, axis=1) * np.linalg.norm(q)
+    sims = np.divide(M @ q, norms, out=np.zeros(len(M)), where=norms > 0)
+    order = np.argsort(-sims, kind="stable")[:k]
+    return order, sims[order]
+
+
+def check_retrieve(learner, query, vectors, k, what):
+    on = describe(query=query, chunk_vectors=vectors) + f", k={k}"
+    exp_i, exp_s = numpy_retrieve(query, vectors, k)
+    idx, scores = as_tuple(
+        learner.rag_retrieve(query, vectors, k), 2, "rag_retrieve(query, chunk_vectors, k)", on
+    )
+    hint = HINTS["rag_retrieve"]
+    assert_close(idx, exp_i, f"rag_retrieve: indices ({what})", on=on, rtol=0, atol=0, hint=hint)
+    assert_close(
+        scores, exp_s, f"rag_retrieve: scores ({what})", on=on, inputs={"query": query}, hint=hint
+    )
+    return np.asarray(idx)
+
+
+@pytest.mark.parametrize(("M", "D", "k"), [(5, 3, 2), (12, 8, 4), (4, 6, 4), (7, 2, 1)], ids=str)
+@pytest.mark.part("rag_retrieve", points=0.25)
+def test_rag_retrieve_cosine_top_k(learner, M, D, k):
+    """Vectors of very different lengths: the k highest cosine similarities (not dot
+    products), highest first, with their scores."""
+    rng = np.random.default_rng(30 + M)
+    vectors = rng.normal(size=(M, D)) * rng.uniform(0.1, 10, size=(M, 1))
+    check_retrieve(learner, rng.normal(size=D) * 3, vectors, k, "random vectors")
+
+
+@pytest.mark.part("rag_retrieve", points=0.5)
+def test_rag_retrieve_ties_zero_vectors_float32(learner):
+    """Equal similarities tie (the lower index first), a zero vector scores 0, float32
+    vectors give float32-accurate scores."""
+    # 1 and 3 tie exactly (unit vectors, the same dot product with the query)
+    vectors = np.array(
+        [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [-1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, -1.0, 0.5]]
+    )
+    check_retrieve(learner, np.array([1.0, 1.0, -1.0]), vectors, 5, "ties and a zero vector")
+    rng = np.random.default_rng(31)
+    check_retrieve(learner, rng.normal(size=6).astype(np.float32), rng.normal(size=(9, 6)).astype(np.float32), 3,
+                   "float32")  # fmt: skip
+
+
+@pytest.mark.part("rag_retrieve", points=1)
+def test_rag_retrieve_finds_the_chunk_on_the_corpus(learner):
+    """A generated corpus of 470 tokens in chunks of 16 overlapping by 4, each embedded as
+    its word counts; a query made of 10 consecutive words of chunk c: the top chunk
+    contains those words (the reference finds the right chunk for each of 39 queries)."""
+    stream, vocab = corpus_stream(60, seed=1)
+    chunks = numpy_chunks(len(stream), 16, 4)
+    texts = [stream[c] for c in map(np.asarray, chunks)]
+    vectors = np.stack([np.bincount(t, minlength=len(vocab)) for t in texts]).astype(np.float64)
+    rng = np.random.default_rng(0)
+    for c, text in enumerate(texts):
+        if len(text) < 10:
+            continue
+        start = int(rng.integers(0, len(text) - 9))
+        span = text[start : start + 10]
+        query = np.bincount(span, minlength=len(vocab)).astype(np.float64)
+        top = int(
+            check_retrieve(
+                learner, query, vectors, 3, f"the words of chunk {c}, tokens {start}..{start + 9}"
+            )[0]
+        )
+        found = any(
+            np.array_equal(texts[top][j : j + 10], span) for j in range(len(texts[top]) - 9)
+        )
+        assert_true(found, f"rag_retrieve: the top chunk for a query taken from chunk {c}",
+                    f"chunk {top} does not contain the query's 10 words", on=describe(query=query, chunk_vectors=vectors),
+                    hint=HINTS["rag_retrieve"])  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# patch_embed
+# ---------------------------------------------------------------------------------------
+
+
+def torch_patch_embed(images, W, b, patch):
+    """F.conv2d with kernel = stride = patch, its weight W^T reshaped (d, C, P, P),
+    then flatten(2).transpose(1, 2): (N, patches, d)."""
+    import torch
+
+    d, C = W.shape[1], images.shape[1]
+    weight = t64(W).T.reshape(d, C, patch, patch)
+    out = torch.nn.functional.conv2d(t64(images), weight, t64(b), stride=patch)
+    return numpy_of(out.flatten(2).transpose(1, 2))
+
+
+def patch_case(shape, patch, d, seed):
+    rng = np.random.default_rng(seed)
+    C = shape[1]
+    return rng.normal(size=shape), rng.normal(size=(C * patch * patch, d)), rng.normal(size=d)
+
+
+def check_patches(learner, images, W, b, patch, what):
+    on = describe(images=images, W=W, b=b) + f", patch={patch}"
+    N, _, H, Wi = images.shape
+    exp = torch_patch_embed(images, W, b, patch)
+    got = learner.patch_embed(images, W, b, patch)
+    assert_shape(
+        got, (N, (H // patch) * (Wi // patch), W.shape[1]), "patch_embed: (N, patches, d)", on=on
+    )
+    assert_close(got, exp, f"patch_embed vs a strided F.conv2d with W copied in ({what})", on=on,
+                 inputs={"images": images}, hint=HINTS["patch_embed"])  # fmt: skip
+
+
+# (N, C, H, W), patch, d: one channel, RGB, non-square images and grids, patch 1, one patch
+PATCH_CASES = [((1, 1, 4, 4), 2, 3), ((2, 3, 8, 6), 2, 5), ((1, 3, 6, 9), 3, 4), ((2, 2, 3, 2), 1, 3),
+               ((3, 3, 4, 4), 4, 6)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("shape", "patch", "d"), PATCH_CASES, ids=str)
+@pytest.mark.part("patch_embed", points=0.3)
+def test_patch_embed_matches_conv(learner, shape, patch, d):
+    """Equals F.conv2d(images, W.T.reshape(d, C, P, P), b, stride=P), flattened to
+    (N, patches, d) in reading order."""
+    images, W, b = patch_case(shape, patch, d, seed=32 + shape[2])
+    check_patches(learner, images, W, b, patch, "float64")
+
+
+@pytest.mark.part("patch_embed", points=0.5)
+def test_patch_embed_float32(learner):
+    """float32 images and weights give float32-accurate embeddings."""
+    images, W, b = patch_case((2, 3, 6, 4), 2, 5, seed=33)
+    check_patches(
+        learner, images.astype(np.float32), W.astype(np.float32), b.astype(np.float32), 2, "float32"
+    )

@@ -9,6 +9,9 @@ _ROPE = reference_function(__file__, "rope")
 _GQA = reference_function(__file__, "grouped_query_attention")
 _ROUTE = reference_function(__file__, "moe_route")
 _BALANCE = reference_function(__file__, "load_balancing_loss")
+_CHUNK = reference_function(__file__, "chunk_tokens")
+_RETRIEVE = reference_function(__file__, "rag_retrieve")
+_PATCH = reference_function(__file__, "patch_embed")
 
 BUGS = [
     KnownBug(
@@ -269,6 +272,90 @@ BUGS = [
         function="load_balancing_loss",
         hint="multiply by the number of experts E: E * sum_i f_i P_i is 1 at balance, whatever E",
         code=edited(_BALANCE, ("loss = E * (f * P).sum()", "loss = (f * P).sum()")),
+    ),
+    KnownBug(
+        # Chunks laid end to end: the overlap argument read but never used in the stride.
+        name="chunk-stride-ignores-overlap",
+        function="chunk_tokens",
+        hint="consecutive chunks share `overlap` tokens: the next chunk starts size - overlap tokens later",
+        code=edited(_CHUNK, ("start += size - overlap", "start += size")),
+    ),
+    KnownBug(
+        # The overlap used as the stride (LangChain's chunk_size / chunk_overlap confusion
+        # shows up in its issue tracker as "chunks repeat almost everything").
+        name="chunk-stride-is-overlap",
+        function="chunk_tokens",
+        hint="the stride is size - overlap (a new chunk every size - overlap tokens), not overlap",
+        code=edited(_CHUNK, ("start += size - overlap", "start += overlap")),
+    ),
+    KnownBug(
+        # for start in range(0, len(tokens), step): a last chunk that lies inside the one
+        # before it (the tail repeated as a chunk of its own).
+        name="chunk-redundant-tail",
+        function="chunk_tokens",
+        hint="stop after the first chunk that reaches the end of the tokens: a chunk after it would only "
+        "repeat that chunk's tail",
+        code=edited(
+            _CHUNK, ("if start + size >= len(tokens):", "if start + size - overlap >= len(tokens):")
+        ),
+    ),
+    KnownBug(
+        # for start in range(0, len(tokens) - size + 1, step): the tokens after the last
+        # full window silently lost.
+        name="chunk-drops-the-tail",
+        function="chunk_tokens",
+        hint="keep a last, shorter chunk when the tokens do not end on a full window: every token must be in "
+        "some chunk",
+        code=edited(
+            _CHUNK,
+            (
+                "        chunks.append(tokens[start : start + size])\n        if start + size >= len(tokens):",
+                "        if start + size <= len(tokens):\n            chunks.append(tokens[start : start + size])\n"
+                "        if start + size >= len(tokens):",
+            ),
+        ),  # fmt: skip
+    ),
+    KnownBug(
+        # Retrieval by the raw dot product (an inner-product index over unnormalised
+        # embeddings): long vectors win whatever their direction.
+        name="rag-dot-product-not-cosine",
+        function="rag_retrieve",
+        hint="divide each dot product by |q| |v|: cosine similarity compares directions, not lengths",
+        code=edited(_RETRIEVE, ("M @ q / torch.where(norms > 0, norms, 1)", "M @ q")),
+    ),
+    KnownBug(
+        # argsort ascending: the least similar chunks returned first.
+        name="rag-least-similar-first",
+        function="rag_retrieve",
+        hint="sort the similarities in DESCENDING order: the most similar chunk first",
+        code=edited(_RETRIEVE, ("descending=True", "descending=False")),
+    ),
+    KnownBug(
+        # vit-pytorch's `Rearrange("b c (h p1) (w p2) -> b (h w) (p1 p2 c)")`: the patch
+        # flattened channels last.
+        name="patch-flattened-channels-last",
+        kind="convention",
+        function="patch_embed",
+        hint="this flattens each patch as (row, column, channel), vit-pytorch's einops layout; this exercise "
+        "flattens (channel, row, column), so that W is the strided convolution's weight (d, C, P, P) "
+        "reshaped to (d, C P P) and transposed",
+        code=edited(_PATCH, (".permute(0, 2, 4, 1, 3, 5)", ".permute(0, 2, 4, 3, 5, 1)")),
+    ),
+    KnownBug(
+        # The patch grid read column by column.
+        name="patch-order-column-major",
+        function="patch_embed",
+        hint="patches come in reading order: along a row of patches first (left to right), then the next row",
+        code=edited(_PATCH, (".permute(0, 2, 4, 1, 3, 5)", ".permute(0, 4, 2, 1, 3, 5)")),
+    ),
+    KnownBug(
+        # images.reshape(N, -1, C * P * P) straight away: "patches" of consecutive pixels
+        # of one row, not squares.
+        name="patch-reshape-without-permute",
+        function="patch_embed",
+        hint="a patch is a P x P square: reshape to (N, C, H/P, P, W/P, P) and permute the grid axes "
+        "before the pixel axes; a plain reshape cuts rows of consecutive pixels",
+        code=edited(_PATCH, (".permute(0, 2, 4, 1, 3, 5)", "")),
     ),
 ]
 

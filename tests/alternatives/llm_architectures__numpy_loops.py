@@ -2,7 +2,9 @@
 forward passes), RMSNorm through a reciprocal root, its backward by torch.autograd, the
 SiLU through tanh (sigmoid(z) = (1 + tanh(z / 2)) / 2), RoPE as complex multiplication,
 attention with a loop over the query heads, routing with a per-row argsort and a
-capacity table, and the balancing loss's gradient written out by hand."""
+capacity table, the balancing loss's gradient written out by hand, chunks from a list of
+start positions, retrieval with pre-normalised vectors and Python's sort, and patches cut
+out one by one with loops."""
 
 import numpy as np
 import torch
@@ -95,3 +97,40 @@ def load_balancing_loss(logits, experts):
     # d loss / d logits[t, j] = (E / T) p_tj (f_j - sum_i f_i p_ti)
     dlogits = E / T * probs * (f[None, :] - (probs @ f)[:, None])
     return loss, dlogits.astype(logits.dtype)
+
+
+def chunk_tokens(tokens, size, overlap):
+    tokens = list(np.asarray(tokens, dtype=np.int64).tolist())
+    if not tokens:
+        return []
+    starts = [0]
+    while starts[-1] + size < len(tokens):
+        starts.append(starts[-1] + size - overlap)
+    return [tokens[s : s + size] for s in starts]
+
+
+def rag_retrieve(query, chunk_vectors, k):
+    q = np.asarray(query)
+    M = np.asarray(chunk_vectors)
+    qn = np.linalg.norm(q)
+    sims = []
+    for v in M:
+        vn = np.linalg.norm(v)
+        sims.append(float(v @ q) / (vn * qn) if vn > 0 and qn > 0 else 0.0)
+    order = sorted(range(len(M)), key=lambda i: (-sims[i], i))[:k]
+    return np.array(order, dtype=np.int64), np.array(
+        [sims[i] for i in order], dtype=np.result_type(q, M)
+    )
+
+
+def patch_embed(images, W, b, patch):
+    images = np.asarray(images)
+    N, C, H, Wi = images.shape
+    rows = []
+    for n in range(N):
+        flat = []
+        for r in range(0, H, patch):
+            for c in range(0, Wi, patch):
+                flat.append(images[n, :, r : r + patch, c : c + patch].reshape(-1))
+        rows.append(np.stack(flat))
+    return np.stack(rows) @ W + b
