@@ -277,4 +277,8 @@ BUGS = [
 ]
 
 # audit mutants reviewed as equivalent: {mutant id: reason}
-EQUIVALENT = {}
+EQUIVALENT = {
+    "ppo_objective/swap-args/swap first two arguments#0": "torch.min(a, b) and torch.min(b, a) are the same "
+    "values, and at a tie (r inside the clip range) both branches carry the same gradient A r",
+    "equalized_odds_difference/swap-args/swap first two arguments#0": "max(tpr_gap, fpr_gap) is symmetric",
+}
