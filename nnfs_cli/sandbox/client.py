@@ -664,9 +664,9 @@ class Sandbox:
         where = self.submission.path.name
         # Python and NumPy start-up on a loaded machine, then the module's own top level
         load_timeout = max(10.0, self.config.call_timeout + 5.0)
-        if self.config.forbidden_calls:
-            # the worker imports torch itself before the learner's code (to refuse the
-            # modules that do the job): 2 s on an idle machine, 15-35 s on a loaded one
+        if self.config.forbidden_calls or "torch" not in self.config.forbidden_imports:
+            # the worker (or the learner's code) imports torch before the first call: 2 s on
+            # an idle machine, 15-35 s on a loaded one (a worker forked from a zygote has it)
             load_timeout += 30.0
         try:
             status = self._receive(load_timeout, f"importing {where}")
