@@ -445,7 +445,7 @@ def call_step(learner, p, tokens, cache, start, n_layer, n_head):
     return logits, new, on
 
 
-def check_steps(learner, ref, p, seq, chunks, n_layer, n_head, dtype_label=""):
+def check_steps(learner, ref, p, seq, chunks, n_layer, n_head, dtype_label="", tol=None):
     """Feed seq in chunks (the first is the prompt): each chunk's logits equal lm_forward's
     at those positions, and the cache equals the one the whole sequence gives."""
     d_head = p["wte"].shape[1] // n_head
@@ -464,7 +464,7 @@ def check_steps(learner, ref, p, seq, chunks, n_layer, n_head, dtype_label=""):
             expected=full[start : start + size],
         )
         assert_close(logits, full[start : start + size], f"kv_cache_step: logits ({label}) vs lm_forward of the "
-                     f"whole sequence", on=on, inputs={"wte": p["wte"]}, hint=HINTS["kv_cache_step"])  # fmt: skip
+                     f"whole sequence", on=on, inputs={"wte": p["wte"]}, hint=HINTS["kv_cache_step"], **(tol or {}))  # fmt: skip
         _, exp_cache = ref.kv_cache_step(p, seq[: start + size], ref.init_cache(n_layer, n_head, d_head), 0,
                                          n_layer, n_head)  # fmt: skip
         for name in ("k", "v"):
@@ -518,6 +518,17 @@ def test_kv_cache_step_float32(learner, ref):
     p = lm_params(8, 2, seed=160, dtype=np.float32)
     seq = np.random.default_rng(161).integers(0, V_LM, 8)
     check_steps(learner, ref, p, seq, [4, 1, 1, 2], 2, 2, dtype_label=", float32")
+
+
+@pytest.mark.part("kv_cache_step", points=0.4)
+def test_kv_cache_step_large_scores(learner, ref):
+    """Wq and Wk scaled by 30 (scores up to ~1e3, far apart between rows): the softmax of
+    each query row stays finite and equals the reference's."""
+    p = lm_params(8, 2, seed=167)
+    p = p | {k: 30 * v for k, v in p.items() if k.endswith(("Wq", "Wk"))}
+    seq = np.random.default_rng(168).integers(0, V_LM, 7)
+    # scores of ~1e3 round at ~1e-13 absolute; the softmax and two layers amplify that
+    check_steps(learner, ref, p, seq, [4, 1, 2], 2, 2, tol={"rtol": 1e-6, "atol": 1e-9})
 
 
 @pytest.mark.part("kv_cache_step", points=0.3)
@@ -661,6 +672,22 @@ def test_speculative_decode_draft_equal_to_target(learner, ref):
                  hint=HINTS["speculative_decode"])  # fmt: skip
 
 
+@pytest.mark.part("speculative_decode", points=0.4)
+def test_speculative_decode_rounding_edge(learner, ref):
+    """Rows of ten 0.1s, whose float cumsum ends at 1 - 2^-53, and every uniform at its
+    largest value 1 - 2^-53: no cumsum entry exceeds u, so each draw is the last token (9),
+    never an id out of range."""
+    P = np.full((10, 10), 0.1)
+    gamma, n_rounds = 2, 3
+    u = np.full((n_rounds, 2 * gamma + 1), np.nextafter(1.0, 0.0))
+    tokens, accepted, on = call_spec(learner, P, P, 0, n_rounds, gamma, u)
+    on += ", P = Q = 0.1 everywhere, u = 1 - 2^-53"
+    check_structure(tokens, accepted, n_rounds, gamma, 10, on)
+    exp_tokens, _ = ref.speculative_decode(P, P, 0, n_rounds, gamma, u)
+    assert_close(tokens, exp_tokens, "speculative_decode: tokens when rounding leaves no cumsum > u", on=on,
+                 rtol=0, atol=0, hint="when no cumsum entry exceeds u (rounding), draw the last token")  # fmt: skip
+
+
 def transition_chi2(prev, tokens, P):
     """Anderson & Goodman's chi-square: transition counts of prev, tokens... against P."""
     seq = np.concatenate([[prev], tokens]).astype(np.int64)
@@ -741,7 +768,7 @@ def test_model_memory_dtypes_and_tied_head(learner, ref, dtype):
 # LLaMA-2-70B's 8 KV heads make its cache 1.25 GiB per 4096 tokens.
 KV_CASES = [("LLaMA-2-7B", 4096, 1, "float16", 2 * 1024**3), ("LLaMA-2-70B", 4096, 1, "float16", 1_342_177_280),
             ("Mistral-7B", 8192, 4, "bfloat16", 4 * 1024**3), ("LLaMA-2-7B", 1000, 3, "int8", 786_432_000),
-            ("tiny", 7, 1, "int4", 441)]  # fmt: skip
+            ("tiny", 7, 1, "int4", 441), ("Mistral-7B", 1, 1, "float32", 262_144)]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", KV_CASES, ids=lambda c: f"{c[0]}-{c[1]}x{c[2]}-{c[3]}")

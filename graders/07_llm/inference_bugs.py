@@ -249,4 +249,11 @@ BUGS = [
     ),
 ]
 
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT = {
+    "kv_cache_decode/compare/Lt->LtE#0": "one more kv_cache_step after the last token: its logits are "
+    "never used, so no token changes (a wasted step, still within the context)",
+    "quantize_absmax/swap-args/swap first two arguments#0": "np.clip(-127, r, 127) = min(max(-127, r), 127) "
+    "= np.clip(r, -127, 127)",
+    "kv_cache_memory/arith/FloorDiv->Div#0": "d_model is a multiple of n_heads in every configuration: "
+    "d_model / n_heads is the same whole number, and the bytes are returned through int()",
+}
