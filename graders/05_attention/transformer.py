@@ -402,6 +402,19 @@ def test_multi_head_attention_fully_masked_row(learner, ref):
                  hint=hint)  # fmt: skip
 
 
+@pytest.mark.part("multi_head_attention", points=0.25)
+def test_multi_head_attention_large_scores(learner, ref):
+    """Inputs 30x larger: scores reach the thousands, past where exp overflows (709). The
+    softmax subtracts each row's max first, so the weights stay finite and sum to 1."""
+    x_q, x_kv, p = mha_case(2, 3, 4, 4, 2, seed=16)
+    x_q, x_kv = 30 * x_q, 30 * x_kv
+    (out, w), on = call_mha(learner, x_q, x_kv, p, 2)
+    exp_out, exp_w = (ref_array(t) for t in ref.multi_head_attention(x_q, x_kv, p, 2))
+    hint = "exp of a score in the thousands is inf: subtract each row's max score before exp (softmax is unchanged by it)"
+    assert_close(w, exp_w, "multi_head_attention: weights with scores in the thousands", on=on, hint=hint)
+    assert_close(out, exp_out, "multi_head_attention: out with scores in the thousands", on=on, hint=hint)
+
+
 @pytest.mark.parametrize("case", MHA_CASES[1:3], ids=str)
 @pytest.mark.part("multi_head_attention", points=0.25)
 def test_multi_head_attention_float32(learner, ref, case):

