@@ -559,6 +559,14 @@ _ERROR_STORIES = (
         "is shorter than its indices assume (print its length)",
     ),
     (
+        "KeyError",
+        r"^'([^']*)'$",
+        "key-missing",
+        "a lookup of the key '{0}', which the dict does not hold: the key is built wrong (a prefix "
+        "cut at the wrong length, a layer index or a name spelt differently); print sorted(p) "
+        "next to the key you build",
+    ),
+    (
         "TypeError",
         r'can only concatenate list \(not "(\w+)"\) to list',
         "list-plus-number",

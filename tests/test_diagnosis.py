@@ -280,6 +280,7 @@ def test_shape_stories(got, want, story):
         ("IndexError", "list index out of range", "index-out-of-range"),
         ("TypeError", "'NoneType' object cannot be interpreted as an integer", "none-value"),
         ("TypeError", 'can only concatenate list (not "int") to list', "list-plus-number"),
+        ("KeyError", "'c_attn_W'", "key-missing"),  # k[6:] of "attn_c_attn_W"
     ],
 )
 def test_exception_stories(exc, detail, story):
