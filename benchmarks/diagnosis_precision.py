@@ -32,7 +32,7 @@ VALUE = {  # a number in a formula is wrong: a factor, a term, a transform of th
     "constant-offset",
     "sign-flipped", "complement", "reciprocal", "squared", "square-root", "exp-applied",
     "log-applied", "all-zeros", "nan-or-inf", "overflow", "input-returned", "rounded",
-    "counter-off-by-one", "clipped", "division-by-zero",
+    "counter-off-by-one", "clipped", "division-by-zero", "count-off-by-term",
 }  # fmt: skip
 VALUE_PREFIXES = ("term-", "missing-factor-", "extra-factor-", "step-", "is-", "as-if-")
 WHERE = {"border-only", "fill-value", "off-by-one"}  # right except in one region
@@ -51,7 +51,9 @@ INDEX = {"index-out-of-range", "off-by-one-length", "off-by-one", "border-only",
 ANY_CODE = {"undefined-name", "operand-types", "own-check-fired", "none-value",
             # torch's: which dtypes or kinds of object met, what autograd refused
             "dtype-mismatch", "target-dtype", "mask-dtype", "numpy-meets-tensor",
-            "numpy-on-autograd-tensor", "inplace-on-parameter", "no-graph"}  # fmt: skip
+            "numpy-on-autograd-tensor", "inplace-on-parameter", "no-graph",
+            # which kinds of value met a call or a `+` (an argument order, a number for a tensor)
+            "argument-type", "list-plus-number", "key-missing"}  # fmt: skip
 
 
 def family(story: str) -> str:

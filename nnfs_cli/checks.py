@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pytest
 
-from nnfs_cli.diagnosis import shape_story, signature
+from nnfs_cli.diagnosis import count_story, shape_story, signature
 from nnfs_cli.grading.result import Diagnosis
 
 TINY = 1e-12
@@ -232,6 +232,29 @@ def _mismatch(
         f"  hint: {hint}" if hint else "",
     ]
     return GradeFailure("\n".join(x for x in lines if x), diagnosis=diag)
+
+
+def assert_count(
+    got: object,
+    expected: int,
+    what: str,
+    *,
+    terms: Mapping[str, tuple[int, str]],
+    on: str = "",
+    hint: str = "",
+) -> None:
+    """An integer count (parameters, operations) equals `expected` exactly.
+
+    `terms` names the count's pieces, {"n_layer·d²": (value, "what it counts")}: a wrong
+    count that is a small combination of them is told as one (see `count_story`).
+    """
+    if not isinstance(got, int | np.integer) or isinstance(got, bool | np.bool_):
+        raise fail(f"{what}: not an int", f"expected an int, got {type(got).__name__}", on=on,
+                   hint="return int(...)")  # fmt: skip
+    if int(got) != int(expected):
+        raise fail(f"{what}: wrong count", f"expected {int(expected):,}, got {int(got):,} "
+                   f"({int(got) - int(expected):+,})", on=on, hint=hint,
+                   diagnosis=count_story(int(got), int(expected), terms))  # fmt: skip
 
 
 def assert_true(condition: bool, what: str, detail: str, *, on: str = "", hint: str = "") -> None:

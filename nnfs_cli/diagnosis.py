@@ -543,6 +543,37 @@ _ERROR_STORIES = (
         "np.random.shuffle) was assigned",
     ),
     (
+        "TypeError",
+        r"'NoneType' object cannot be interpreted as an integer",
+        "none-value",
+        "None where a whole number belongs (a size, a range bound or an index): a value is None, "
+        "so an optional argument was used when it was not given (check `is None` / `is not None`), "
+        "or a function (yours or a helper) ends without `return`",
+    ),
+    (
+        "IndexError",
+        r"^list index out of range",
+        "index-out-of-range",
+        "an index past the end of a Python list: a loop runs one step too far (range(n) where "
+        "range(n - 1) belongs), an index such as i + 1 reaches past the last item, or the list "
+        "is shorter than its indices assume (print its length)",
+    ),
+    (
+        "KeyError",
+        r"^'([^']*)'$",
+        "key-missing",
+        "a lookup of the key '{0}', which the dict does not hold: the key is built wrong (a prefix "
+        "cut at the wrong length, a layer index or a name spelt differently); print sorted(p) "
+        "next to the key you build",
+    ),
+    (
+        "TypeError",
+        r'can only concatenate list \(not "(\w+)"\) to list',
+        "list-plus-number",
+        "a list + a value of type {0}: `+` on lists joins lists, so both operands must be lists (n copies of a "
+        "value are [value] * n, not n)",
+    ),
+    (
         "AttributeError",
         r"'(bool|int|float)' object has no attribute '(\w+)'",
         "number-not-array",
@@ -759,6 +790,15 @@ _TORCH_ERROR_STORIES = (
         "then compute with tensors",
     ),
     (
+        "TypeError",
+        r"(\w+)\(\): argument '(\w+)' \(position (\d+)\) must be (\w+), not (\w+)",
+        "argument-type",
+        "{0}() got a value of type {4} for its argument '{1}' (position {2}), which must be of type {3}: two arguments in "
+        "the wrong order, or a value of the wrong kind (a Python number where a tensor belongs, "
+        "torch.as_tensor(x); a tensor where an int dim belongs); check the call against the "
+        "function's signature",
+    ),
+    (
         "RuntimeError",
         r"Boolean value of Tensor with more than one value is ambiguous",
         "ambiguous-truth",
@@ -845,3 +885,48 @@ def _reduced_from(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     return any(a in (b[:k] + b[k + 1 :], b[:k] + (1,) + b[k + 1 :]) for k in range(len(b))) or (
         len(a) == len(b) - 1 and a == b[1:]
     )
+
+
+def count_story(got: int, expected: int, terms: Mapping[str, tuple[int, str]]) -> Diagnosis | None:
+    """A wrong count (parameters, operations) told as the smallest combination of its terms.
+
+    `terms` maps a term's formula ("n_layer·d²") to (its value for this configuration, what
+    it counts). The difference got - expected is written as c1·t1 (+ c2·t2), integer
+    coefficients |c| <= 4; the story is told only when exactly one such combination fits
+    (on a small configuration, 3·n_layer·d may equal n_ctx·d: then no name).
+    """
+    diff = int(got) - int(expected)
+    if diff == 0 or not terms:
+        return None
+    readings = _count_readings(diff, {n: v for n, (v, _) in terms.items()}, most_terms=3, most_coef=8)
+    # told: one or two terms, |c| <= 4; and no other reading in the wider search, so that a
+    # small configuration's coincidences (3·n_layer·d == n_ctx·d) give no name
+    if len(readings) != 1 or len(readings[0]) > 2 or any(abs(c) > 4 for _, c in readings[0]):
+        return None
+    combo = readings[0]
+    formula = " ".join(f"{'+' if c > 0 else '-'} {abs(c)}·{n}" if abs(c) != 1 else f"{'+' if c > 0 else '-'} {n}"
+                       for n, c in combo).lstrip("+ ")  # fmt: skip
+    what = "; ".join(f"{n} is {terms[n][1]}" for n, _ in combo)
+    side = "more" if diff > 0 else "fewer"
+    return Diagnosis(
+        "signature",
+        "count-off-by-term",
+        f"{abs(diff):,} {side} than expected, exactly {formula} ({what}): a term of that size is "
+        f"{'counted twice or added' if diff > 0 else 'missing or counted too small'}; write the count as a "
+        "sum of one term per array and compare each with the array's shape",
+    )
+
+
+def _count_readings(diff: int, values: Mapping[str, int], most_terms: int, most_coef: int) -> list:
+    """Every way of writing diff as sum c·value over at most `most_terms` terms, 0 < |c| <= most_coef."""
+    from itertools import combinations
+
+    coefs = np.array([c for c in range(-most_coef, most_coef + 1) if c], dtype=object)
+    found = []
+    for k in range(1, most_terms + 1):
+        for names in combinations(values, k):
+            grids = np.meshgrid(*[coefs] * k, indexing="ij")  # every coefficient tuple at once
+            total = sum(g * values[n] for g, n in zip(grids, names))  # Python ints: exact
+            for hit in zip(*np.nonzero(total == diff)):
+                found.append(tuple((n, int(g[hit])) for n, g in zip(names, grids)))
+    return found

@@ -81,3 +81,15 @@ def test_reference_function_follows_the_solution_file(tmp_path):
     assert namespace["f"](1.0) == 3.0
     with pytest.raises(ValueError, match="no function 'g'"):
         reference_function(bugs, "g")
+
+
+def test_assert_count_wants_the_exact_int_and_names_the_term_it_is_off_by():
+    from nnfs_cli.checks import assert_count
+
+    terms = {"n_layer·d": (12 * 768, "a vector per block"), "d": (768, "ln_f's gamma or beta")}
+    assert_count(np.int64(1000), 1000, "count", terms=terms)
+    with pytest.raises(GradeFailure, match="not an int"):
+        assert_count(1000.0, 1000, "count", terms=terms)
+    with pytest.raises(GradeFailure, match="wrong count") as e:
+        assert_count(1000 - 12 * 768, 1000, "count", terms=terms)
+    assert e.value.diagnosis.name == "count-off-by-term"

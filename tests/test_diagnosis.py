@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnfs_cli.checks import GradeFailure, assert_close, assert_gradient, assert_shape
-from nnfs_cli.diagnosis import from_exception, shape_story, signature
+from nnfs_cli.diagnosis import count_story, from_exception, shape_story, signature
 from nnfs_cli.grading.call_stories import call_story
 
 RNG = np.random.default_rng(0)
@@ -274,6 +274,13 @@ def test_shape_stories(got, want, story):
             "unsupported operand type(s) for @: 'numpy.ndarray' and 'Tensor'",
             "numpy-meets-tensor",
         ),
+        # gather(index, dim) for gather(dim, index); torch.erf of a Python float
+        ("TypeError", "gather(): argument 'dim' (position 1) must be int, not Tensor", "argument-type"),
+        ("TypeError", "erf(): argument 'input' (position 1) must be Tensor, not float", "argument-type"),
+        ("IndexError", "list index out of range", "index-out-of-range"),
+        ("TypeError", "'NoneType' object cannot be interpreted as an integer", "none-value"),
+        ("TypeError", 'can only concatenate list (not "int") to list', "list-plus-number"),
+        ("KeyError", "'c_attn_W'", "key-missing"),  # k[6:] of "attn_c_attn_W"
     ],
 )
 def test_exception_stories(exc, detail, story):
@@ -710,7 +717,7 @@ def test_a_float_size_a_missing_axis_and_a_negative_window_are_named():
     assert (
         from_exception("ValueError", "'float' object cannot be interpreted as an integer") is None
     )
-    assert from_exception("IndexError", "list index out of range") is None
+    assert from_exception("IndexError", "pop from empty list") is None
 
 
 def test_numpy_index_and_axis_errors_are_named_from_their_own_messages():
@@ -783,3 +790,24 @@ def test_a_torch_reference_names_the_learners_helper_it_goes_through():
     old = 'h = 0.5 * z * (1 + torch.erf(z / 2**0.5)) @ p["ffn_W2"] + p["ffn_b2"]'
     result = _variant("bert", old, old.replace('+ p["ffn_b2"]', '+ 2 * p["ffn_b2"]'))
     assert _names(result, "bert_forward") == {"through-encoder_layer"}
+
+
+def _gpt_terms(V, n_ctx, d, L):
+    return {"V·d": (V * d, "wte"), "n_ctx·d": (n_ctx * d, "wpe"), "n_layer·d²": (L * d * d, "a d x d matrix"),
+            "n_layer·d": (L * d, "a d vector per block"), "d": (d, "ln_f's gamma or beta")}  # fmt: skip
+
+
+def test_a_wrong_count_is_told_by_the_term_it_is_off_by():
+    terms = _gpt_terms(50257, 1024, 768, 12)
+    right = 124_439_808
+    assert count_story(right + 50257 * 768, right, terms).name == "count-off-by-term"  # tied head counted
+    d = count_story(right - 4 * 12 * 768 - 2 * 768, right, terms)  # layer norms forgotten
+    assert "4·n_layer·d - 2·d" in d.hint and "fewer" in d.hint
+    assert "3·n_layer·d²" in count_story(right - 3 * 12 * 768 * 768, right, terms).hint
+    assert count_story(right, right, terms) is None
+    assert count_story(right + 5, right, terms) is None  # no small combination of the terms
+
+
+def test_a_count_with_two_readings_on_a_small_configuration_gets_no_name():
+    # V 11, n_ctx 6, d 8, 2 layers: 3·n_layer·d = 48 = n_ctx·d; a wrong name is worse than none
+    assert count_story(1000 - 48, 1000, _gpt_terms(11, 6, 8, 2)) is None
