@@ -125,6 +125,10 @@ def main() -> None:
 
     if "torch" in sys.argv[2:]:
         import torch  # noqa: F401
+
+        # a learner's first optimizer (torch.optim.Adam) imports torch._dynamo: 3 s here
+        import torch._dynamo  # noqa: F401
+        import torch.optim  # noqa: F401
     import nnfs_cli.sandbox.worker  # noqa: F401
 
     wake_r, wake_w = os.pipe()
