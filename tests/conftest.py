@@ -39,6 +39,32 @@ def catalog():
     return load_catalog()
 
 
+@pytest.fixture
+def planned_topic(tmp_path, monkeypatch):
+    """The id of a topic that is still planned. Every topic of the curriculum is available
+    now, so the catalog's last topic is marked planned in a copy the CLI reads instead."""
+    import re
+
+    from nnfs_cli import catalog as module
+
+    last = load_catalog().topics[-1].id
+    text = (module.PACKAGE_DIR / "catalog.toml").read_text(encoding="utf-8")
+    start = text.index(f'id = "{last}"')
+    entry = re.compile(r'status = "available"').search(text, start)
+    copy = tmp_path / "catalog.toml"
+    copy.write_text(
+        text[: entry.start()] + 'status = "planned"' + text[entry.end() :], encoding="utf-8"
+    )
+    function = getattr(module.load_catalog, "__wrapped__", module.load_catalog)  # under its cache
+    monkeypatch.setattr(function, "__defaults__", (copy,))
+    clear = getattr(module.load_catalog, "cache_clear", lambda: None)
+    clear()
+    assert not load_catalog().get(last).available
+    yield last
+    monkeypatch.undo()
+    clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def warm_workers():
     """In-process gradings fork the learner's worker from a zygote, as the warm grader's

@@ -51,7 +51,9 @@ def test_many_concurrent_writers_lose_nothing(ws):
 
 def test_kill_9_at_random_points_never_leaves_an_unreadable_store(ws):
     """100 runs of a real `nnfs` command killed at random moments; the store always loads."""
-    ProgressStore(ws / ".nnfs").update(lambda d: record_attempt(d, "calculus", 9.0, 9.0, True, when=1.0))
+    ProgressStore(ws / ".nnfs").update(
+        lambda d: record_attempt(d, "calculus", 9.0, 9.0, True, when=1.0)
+    )
     rng = random.Random(1234)
     cmd = [sys.executable, "-m", "nnfs_cli", "hint", THEORY.id, "-w", str(ws)]
     for _ in range(100):
@@ -71,7 +73,9 @@ def test_kill_9_at_random_points_never_leaves_an_unreadable_store(ws):
 def test_damaged_store_is_restored_from_last_good_copy(ws, damage):
     store = ProgressStore(ws / ".nnfs")
     store.update(lambda d: record_attempt(d, "calculus", 9.0, 9.0, True, when=1.0))
-    store.update(lambda d: record_attempt(d, "probability", 3.0, 9.0, False, when=2.0))  # .bak now has calculus
+    store.update(
+        lambda d: record_attempt(d, "probability", 3.0, 9.0, False, when=2.0)
+    )  # .bak now has calculus
     path = ws / ".nnfs" / "progress.json"
     good = path.read_text()
     path.write_text({"truncated": good[: len(good) // 2], "garbage": "\x00\xff<html>", "empty": "",
@@ -79,10 +83,14 @@ def test_damaged_store_is_restored_from_last_good_copy(ws, damage):
                     encoding="utf-8", errors="surrogateescape")  # fmt: skip
     r = nnfs("progress", "--json", "-w", str(ws))
     assert r.exit_code == 0
-    assert "restored from the last good copy" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (
+        "restored from the last good copy" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    )
     statuses = {t["id"]: t["status"] for p in json.loads(r.stdout)["phases"] for t in p["topics"]}
     assert statuses["calculus"] == "passed"
-    assert list((ws / ".nnfs").glob("progress.json.corrupt-*")), "the damaged file is kept for inspection"
+    assert list((ws / ".nnfs").glob("progress.json.corrupt-*")), (
+        "the damaged file is kept for inspection"
+    )
     assert json.loads(path.read_text())["version"] == 1
 
 
@@ -94,14 +102,15 @@ def test_no_good_copy_starts_fresh_and_keeps_the_damaged_file(ws):
 
 
 COMMANDS_WITH_TOPIC = ["check", "start", "show", "hint", "solution", "reset"]
-# a topic still planned, whichever that is as phases land
-PLANNED = next(t.id for t in load_catalog().topics if not t.available)
+PLANNED = "<planned>"  # the `planned_topic` fixture's (every real topic is available)
 
 
 @pytest.mark.parametrize("command", COMMANDS_WITH_TOPIC)
 @pytest.mark.parametrize(("topic", "needle"), [("no-such-topic", "unknown topic"), ("", "no topic given"), ("percepton", "Did you mean"),
                                                (PLANNED, "planned")])  # fmt: skip
-def test_bad_topic_to_every_command_is_one_line_exit_2(ws, command, topic, needle):
+def test_bad_topic_to_every_command_is_one_line_exit_2(ws, command, topic, needle, request):
+    if topic == PLANNED:
+        topic = request.getfixturevalue("planned_topic")
     r = nnfs(command, topic, "-w", str(ws)) if command != "show" else nnfs(command, topic)
     assert r.exit_code == 2
     lines = r.stderr.strip().splitlines()
