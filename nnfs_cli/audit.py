@@ -74,10 +74,13 @@ class TopicAudit:
     timed_out: int = 0
     equivalent: dict[str, str] = field(default_factory=dict)  # id -> reason (those generated)
     seconds: float = 0.0
+    # gradings that never started (the submission did not finish importing, twice): an
+    # overloaded machine, not a verdict on the grader, so neither killed nor survived
+    unjudged: list[Mutant] = field(default_factory=list)
 
     @property
     def kill_rate(self) -> float:
-        judged = self.mutants - len(self.equivalent)
+        judged = self.mutants - len(self.equivalent) - len(self.unjudged)
         return 1.0 if judged <= 0 else self.killed / judged
 
     def to_json(self) -> dict:
@@ -88,6 +91,7 @@ class TopicAudit:
             "survived": len(self.survived),
             "timed_out": self.timed_out,
             "equivalent": len(self.equivalent),
+            "unjudged": [m.id for m in self.unjudged],
             "kill_rate": round(self.kill_rate, 4),
             "survivors": [{"id": m.id, "diff": m.diff} for m in self.survived],
             "equivalents": self.equivalent,
@@ -326,8 +330,15 @@ def equivalents(topic: Topic) -> dict[str, str]:
     return dict(getattr(module, "EQUIVALENT", {}))
 
 
-def _judge(topic: Topic, mutant: Mutant, in_process: bool = False) -> str:
-    """killed | survived | timeout"""
+def _never_started(result) -> bool:
+    """Every failure is the submission not finishing its import in time (a loaded machine:
+    a mutant changes function bodies, never what the module does when imported)."""
+    failed = [t for t in result.tests if not t.passed]
+    return bool(failed) and all("did not finish importing" in t.message for t in failed)
+
+
+def _judge(topic: Topic, mutant: Mutant, in_process: bool = False, retry: bool = True) -> str:
+    """killed | survived | timeout | unjudged"""
     with tempfile.TemporaryDirectory(prefix="nnfs-mutant-") as d:
         path = Path(d, topic.relpath.name)
         path.write_text(mutant.source, encoding="utf-8")
@@ -341,6 +352,8 @@ def _judge(topic: Topic, mutant: Mutant, in_process: bool = False) -> str:
         return "timeout"
     if result.passed:
         return "survived"
+    if _never_started(result):
+        return _judge(topic, mutant, in_process, retry=False) if retry else "unjudged"
     timed_out = any(
         "no answer within" in t.message or "did not return in time" in t.message
         for t in result.tests
@@ -387,6 +400,8 @@ def audit(
         for mutant, verdict in zip(judged, verdicts):
             if verdict == "killed":
                 report.killed += 1
+            elif verdict == "unjudged":
+                report.unjudged.append(mutant)
             elif verdict == "timeout":
                 report.timed_out += 1
                 report.killed += 1  # a mutant that hangs is caught: the learner would see a timeout

@@ -374,6 +374,9 @@ def audit_report(c: Console, reports) -> None:
                       str(len(r.equivalent)), Text(f"{r.kill_rate:.1%}", style=style), f"{r.seconds:.0f}")  # fmt: skip
     c.print(table)
     for r in reports:
+        if r.unjudged:
+            c.print(f"{r.topic}: {len(r.unjudged)} mutants could not be judged (their gradings did not start "
+                    "in time: a loaded machine) and are left out of the kill rate; run the audit again")  # fmt: skip
         for m in r.survived:
             c.print(
                 Panel(

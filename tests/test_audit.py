@@ -114,3 +114,24 @@ def test_audit_command_json(tmp_path):
     assert 0 <= row["kill_rate"] <= 1 and row["mutants"] == 3
     bad = nnfs("audit")
     assert bad.exit_code == 2
+
+
+def test_a_grading_that_never_started_is_unjudged_not_killed(monkeypatch):
+    """On an overloaded machine the worker may not finish importing in time: that says
+    nothing of the grader, so the mutant is graded again, then left out of the kill rate."""
+    from nnfs_cli import audit as module
+    from nnfs_cli.grading.result import Result, TestResult
+
+    topic = load_catalog().get("perceptron-theory")
+    mutant = mutants(topic)[0]
+    calls = []
+
+    def slow_start(*args, **kwargs):
+        calls.append(1)
+        message = "perceptron_theory.py did not finish importing within 10 s: is there a loop at the top level?"
+        return Result(topic.id, "x", [TestResult("t", "sigmoid", False, 0, 1, message, "error")])
+
+    monkeypatch.setattr(module, "grade", slow_start)
+    assert module._judge(topic, mutant) == "unjudged" and len(calls) == 2
+    report = module.TopicAudit(topic.id, mutants=3, killed=2, unjudged=[mutant])
+    assert report.kill_rate == 1.0 and report.to_json()["unjudged"] == [mutant.id]
