@@ -199,6 +199,9 @@ def _warm_up() -> None:
     # the learner's worker forks too: no Python start-up or torch import per grading; each
     # grading forked from here knows the zygotes are ready
     client.keep_zygotes(wait=120)
+    from nnfs_cli.grading import memo
+
+    memo._disk()  # the reference answers' folder: stamped once here, not in every fork
 
 
 def _grade_in_child(request: dict, out_fd: int, result_fd: int) -> int:

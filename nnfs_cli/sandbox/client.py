@@ -347,7 +347,6 @@ class Zygote:
     """
 
     def __init__(self, torch: bool, config: SandboxConfig) -> None:
-        self.torch = torch
         self._home = temp_folder("scratch")
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         argv = [sys.executable, "-I", "-m", "nnfs_cli.sandbox.zygote", str(theirs.fileno())]
