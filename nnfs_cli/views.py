@@ -8,11 +8,9 @@ import sys
 from contextlib import contextmanager
 
 from rich.console import Console, Group
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.progress_bar import ProgressBar
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -24,6 +22,18 @@ from nnfs_cli.milestones import load_milestones
 
 STATUS_STYLE = {"passed": "green", "attempted": "yellow", "not-started": "white", "planned": "dim"}
 MARK = {"passed": "[x]", "attempted": "[~]", "not-started": "[ ]", "planned": "[ ]"}
+
+
+def _markdown(text: str):
+    from rich.markdown import Markdown  # imported when needed: 0.1 s of every `nnfs check`
+
+    return Markdown(text)
+
+
+def _syntax(text: str, lexer: str, **options):
+    from rich.syntax import Syntax  # imported when needed (it brings pygments)
+
+    return Syntax(text, lexer, **options)
 
 
 def console(stderr: bool = False) -> Console:
@@ -58,7 +68,7 @@ def lesson(c: Console, topic: Topic, text: str, todos: list[Todo], path: str | N
     title = f"{topic.id}  ·  phase {topic.phase}, {topic.section} {topic.section_title}: {topic.checkbox}"
     c.print(
         Panel(
-            Markdown(text or "_(no lesson text)_"),
+            _markdown(text or "_(no lesson text)_"),
             title=title,
             title_align="left",
             border_style="cyan",
@@ -334,7 +344,7 @@ def topic_list(c: Console, catalog: Catalog, statuses: dict[str, str]) -> None:
 def source(c: Console, text: str, title: str) -> None:
     c.print(
         Panel(
-            Syntax(text, "python", line_numbers=True, word_wrap=False),
+            _syntax(text, "python", line_numbers=True, word_wrap=False),
             title=title,
             title_align="left",
         )
@@ -342,7 +352,7 @@ def source(c: Console, text: str, title: str) -> None:
 
 
 def diff(c: Console, text: str) -> None:
-    c.print(Syntax(text or "(no differences)", "diff"))
+    c.print(_syntax(text or "(no differences)", "diff"))
 
 
 @contextmanager
@@ -380,7 +390,7 @@ def audit_report(c: Console, reports) -> None:
         for m in r.survived:
             c.print(
                 Panel(
-                    Syntax(m.diff, "diff"),
+                    _syntax(m.diff, "diff"),
                     title=f"{r.topic}: survived {m.id}",
                     title_align="left",
                     border_style="yellow",
