@@ -389,6 +389,9 @@ def _readable_roots() -> list[str]:
     roots += [sys.prefix, sys.base_prefix, sys.exec_prefix, package]
     # shared libraries an extension module may load later, and what the loader reads
     roots += ["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/etc/ld.so.cache", "/dev/urandom"]
+    # what the CPU can do: without it torch falls back from AVX2 to its slowest kernels
+    # (10-20% of a training run, measured); a description of the machine, nothing private
+    roots += ["/proc/cpuinfo", "/sys/devices/system/cpu"]
     return roots
 
 

@@ -129,6 +129,8 @@ def main() -> None:
         # a learner's first optimizer (torch.optim.Adam) imports torch._dynamo: 3 s here
         import torch._dynamo  # noqa: F401
         import torch.optim  # noqa: F401
+
+        torch.backends.cpu.get_cpu_capability()  # reads the CPU's description once, for every fork
     import nnfs_cli.sandbox.worker  # noqa: F401
 
     wake_r, wake_w = os.pipe()

@@ -117,6 +117,10 @@ def signal_self():
     import signal
     os.kill(os.getpid(), 0)
     return 1
+
+def cpu_capability():
+    import torch
+    return torch.backends.cpu.get_cpu_capability()
 """
 
 needs_kernel = pytest.mark.skipif(landlock_abi() < 6, reason="needs Landlock ABI 6 (Linux 6.12+)")
@@ -210,6 +214,14 @@ def test_honest_code_still_runs(sandbox):
     assert (type(sandbox.proc).__name__ == "_Forked") == (sandbox.started_as == "forked")
     assert sandbox.call("signal_self") == 1
     assert sandbox.fence_missing == [] or landlock_abi() < 6
+
+
+def test_torch_in_the_worker_uses_the_cpu_it_has(sandbox):
+    """Reading what the CPU can do is allowed: without it torch runs its slowest kernels
+    (DEFAULT instead of AVX2 here: a transformer's training 10-20% slower)."""
+    import torch
+
+    assert sandbox.call("cpu_capability") == torch.backends.cpu.get_cpu_capability()
 
 
 def test_the_worker_holds_only_its_own_three_pipes(sandbox):
