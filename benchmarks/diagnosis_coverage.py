@@ -18,7 +18,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from nnfs_cli.audit import equivalents, mutants
+from nnfs_cli.audit import _never_started, equivalents, mutants
 from nnfs_cli.catalog import load_catalog
 from nnfs_cli.dev import grade_bug
 from nnfs_cli.grading.bugs import load_bugs
@@ -29,7 +29,8 @@ def grade_text(topic, source: str):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d, topic.relpath.name)
         path.write_text(source, encoding="utf-8")
-        return grade(topic, path, call_timeout=5.0)
+        # forked from the warm grader, as the audit's: no pytest or torch start-up per mutant
+        return grade(topic, path, call_timeout=5.0, warm=True)
 
 
 def arguments(doc: str, parser: argparse.ArgumentParser | None = None):
@@ -48,12 +49,25 @@ def arguments(doc: str, parser: argparse.ArgumentParser | None = None):
 
 
 def graded_mutants(topic, sample: int | None) -> tuple[list, list]:
-    """(mutants, their results): the topic's non-equivalent mutants, evenly sampled."""
+    """(mutants, their results): the topic's non-equivalent mutants, evenly sampled. A grading
+    that never started (the submission did not finish importing: a loaded machine) is tried
+    once more, then left out and said, as the audit does: it is no test of a diagnosis."""
     ms = [m for m in mutants(topic) if m.id not in equivalents(topic)]
     if sample:
         ms = ms[:: max(1, len(ms) // sample)][:sample]
+
+    def graded(m):
+        result = grade_text(topic, m.source)
+        return grade_text(topic, m.source) if _never_started(result) else result
+
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return ms, list(pool.map(lambda m: grade_text(topic, m.source), ms))
+        results = list(pool.map(graded, ms))
+    kept = [(m, r) for m, r in zip(ms, results) if not _never_started(r)]
+    if len(kept) < len(ms):
+        print(
+            f"<!-- {topic.id}: {len(ms) - len(kept)} mutants left out: never finished importing -->"
+        )
+    return [m for m, _ in kept], [r for _, r in kept]
 
 
 def main() -> None:

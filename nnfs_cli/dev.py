@@ -21,7 +21,7 @@ def grade_bug(topic: Topic, bug: KnownBug) -> Result:
     with tempfile.TemporaryDirectory(prefix="nnfs-bug-") as d:
         path = Path(d, topic.relpath.name)
         path.write_text(variant_source(topic, bug), encoding="utf-8")
-        return grade(topic, path)
+        return grade(topic, path, warm=True)  # forked from the warm grader after the first
 
 
 def bug_report(topic: Topic) -> list[tuple[KnownBug, set[str], set[str], bool]]:
