@@ -189,4 +189,7 @@ EQUIVALENT = {
     "mlm_mask/compare/Lt->LtE#1": _CONTINUOUS,
     "mlm_mask/compare/Lt->LtE#2": _CONTINUOUS,
     "mlm_mask/compare/GtE->Gt#1": _CONTINUOUS,
+    "nsp_pairs/compare/Lt->LtE#0": _CONTINUOUS,
+    "mlm_loss/arith/drop unary minus#0": "logits[keep] is 2-D (masked positions, V): dim=1 is dim=-1",
+    "mlm_loss/arith/drop unary minus#2": "log_probs is 2-D (masked positions, V): gather(1, ...) is gather(-1, ...)",
 }
