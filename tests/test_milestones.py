@@ -56,3 +56,13 @@ def test_a_broken_learner_function_fails_the_milestone_with_its_reason(solved_ws
     r = nnfs("milestone", "perceptron-separates", "-w", str(solved_ws))
     assert r.exit_code == 1 and "✘ perceptron-separates" in r.stdout
 
+
+
+def test_a_kv_cache_that_ignores_the_offset_fails_the_inference_milestone(solved_ws):
+    topic = CATALOG.get("inference")
+    src = topic.solution_path.read_text(encoding="utf-8")
+    assert src.count('p["wpe"][start : start + T]') == 1
+    write_learner_file(solved_ws, topic, src.replace('p["wpe"][start : start + T]', 'p["wpe"][:T]'))
+    r = nnfs("milestone", "kv-cache-int8", "-w", str(solved_ws))
+    assert r.exit_code == 1 and "✘ kv-cache-int8" in r.stdout
+    assert "differ from full recomputation" in r.stdout.replace("\n", " ")
