@@ -10,7 +10,8 @@ joined by EOS) with the milestone's own glue (torch autograd and Adam: not the l
 to write). Everything measured is then the learner's:
 
 - **same tokens**: their `kv_cache_decode` (one call per prompt) against full recomputation
-  (the given `lm_forward` on the whole sequence at every step, run here); 4 prompts (an EOS,
+  (the given `lm_forward` on the whole sequence at every step, in this process: it is not
+  the learner's code); 4 prompts (an EOS,
   then nothing, "the", "some", "a"), 120 new greedy tokens each; equal exactly.
 - **int8**: every matrix through their `quantize_absmax` per output channel (axis 1 for the
   (in, out) weights, per row for the two tables) and back through their `dequantize`; the
@@ -23,7 +24,7 @@ to write). Everything measured is then the learner's:
   ratio float32 / int8 of their `model_memory` for this config (a LLaMA-style count: it
   has norms this model lacks and no position table; the ratio is what is compared).
 
-Measured when written with the references on a loaded 2-core machine (seeds 0-4, 8-13 s a
+Measured when written with the references on a loaded 2-core machine (seeds 0-4, 8-20 s a
 run): tokens with the cache equal recomputation; int8 gives the same 120 tokens for 0-3 of
 the 4 prompts, the others parting at near-ties (float margins 0.001-0.015, against
 `TIE` = 0.05); the cache 3.0-5.5x faster (`MIN_SPEEDUP` = 1.5); 3.76x smaller (the scales
@@ -212,11 +213,12 @@ def run(code, seed: int = SEED) -> Outcome:
     ]  # fmt: skip
     text = " ".join(corpus.decode(cached[1][0][1:25], vocab))
     lengths = list(range(N_NEW // 8, N_NEW + 1, N_NEW // 8))
-    per_length = [_cached(inf, p, prompts[1], n)[1] * 1000 for n in lengths]
+    # the best of 3 calls: a call's round trip on a busy machine is noise of the order of the cache's time
+    per_length = [min(_cached(inf, p, prompts[1], n)[1] for _ in range(3)) * 1000 for n in lengths]
     recompute_ms = [full[1][2][n - 1] * 1000 for n in lengths]
     figures = [
-        {"kind": "curves", "title": "kv-cache-int8: greedy decoding time, your cache against full recomputation",
-         "curves": {"your kv_cache_decode (one call, ms)": per_length, "full recomputation (ms)": recompute_ms},
+        {"kind": "curves", "title": "kv-cache-int8: greedy decoding, your cache vs recomputation",
+         "curves": {"your kv_cache_decode (best of 3 calls, ms)": per_length, "full recomputation (ms)": recompute_ms},
          "xlabel": f"new tokens (x{N_NEW // 8})", "ylabel": "milliseconds"},
     ]  # fmt: skip
     return Outcome(all(checks.values()), "; ".join(parts) + f" | it writes: '{text}'", figures)
