@@ -11,8 +11,8 @@ to write). Everything measured is then the learner's:
 
 - **same tokens**: their `kv_cache_decode` (one call per prompt) against full recomputation
   (the given `lm_forward` on the whole sequence at every step, in this process: it is not
-  the learner's code); 4 prompts (an EOS,
-  then nothing, "the", "some", "a"), 120 new greedy tokens each; equal exactly.
+  the learner's code); 4 prompts (an EOS, then nothing, "the", "some", "a"), 120 new
+  greedy tokens each; equal exactly.
 - **int8**: every matrix through their `quantize_absmax` per output channel (axis 1 for the
   (in, out) weights, per row for the two tables) and back through their `dequantize`; the
   same 4 x 120 greedy tokens with their cache. A greedy sequence that runs on can meet a
