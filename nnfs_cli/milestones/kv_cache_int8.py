@@ -27,7 +27,7 @@ to write). Everything measured is then the learner's:
 Measured when written with the references on a loaded 2-core machine (seeds 0-4, 8-20 s a
 run): tokens with the cache equal recomputation; int8 gives the same 120 tokens for 0-3 of
 the 4 prompts, the others parting at near-ties (float margins 0.001-0.015, against
-`TIE` = 0.05); the cache 3.0-5.5x faster (`MIN_SPEEDUP` = 1.5); 3.76x smaller (the scales
+`TIE` = 0.05); the cache 2.3-5.5x faster (`MIN_SPEEDUP` = 1.5); 3.76x smaller (the scales
 cost the rest) against model_memory's 4.00x (`MIN_SIZE_SHARE` = 0.9 of it).
 """
 
@@ -36,6 +36,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
+from functools import cache
 
 import numpy as np
 
@@ -61,11 +62,28 @@ def _shapes(V: int) -> dict[str, tuple[int, int]]:
     return {"wte": (V, D), "wpe": (N_CTX, D), **layers, "W_out": (D, V)}
 
 
-def _train(stream: np.ndarray, V: int, seed: int) -> dict[str, np.ndarray]:
-    """Glue, not the learner's: fit lm_forward's layout on windows of the corpus (Adam, torch)."""
+@cache
+def _trained(seed: int) -> dict[str, np.ndarray]:
+    """Glue, not the learner's: fit lm_forward's layout on windows of the corpus (Adam, torch).
+
+    Cached per seed: it depends on no learner code (one process running the milestone on
+    several learners' files trains once). Callers only read it."""
     import torch
 
+    from nnfs_cli import corpus
+
+    vocab = corpus.vocabulary(["<bos>", "<eos>"])
+    sentences = corpus.sentences(N_SENTENCES, seed=seed)
+    stream = np.array([t for s in sentences for t in [*corpus.encode(s, vocab), EOS]])
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny matrices: threads only fight over a busy machine's cores
+    try:
+        return _fit(torch, stream, len(vocab), seed)
+    finally:
+        torch.set_num_threads(threads)  # the process's own setting again (tests share it)
+
+
+def _fit(torch, stream: np.ndarray, V: int, seed: int) -> dict[str, np.ndarray]:
     g = torch.Generator().manual_seed(seed)
     p = {k: (0.1 * torch.randn(s, generator=g)).requires_grad_() for k, s in _shapes(V).items()}
     m = {k: torch.zeros_like(w) for k, w in p.items()}
@@ -157,14 +175,7 @@ def run(code, seed: int = SEED) -> Outcome:
     inf = code["inference"]
     vocab = corpus.vocabulary(["<bos>", "<eos>"])
     V = len(vocab)
-    stream = np.array(
-        [
-            t
-            for s in corpus.sentences(N_SENTENCES, seed=seed)
-            for t in [*corpus.encode(s, vocab), EOS]
-        ]
-    )
-    p = _train(stream, V, seed)
+    p = _trained(seed)
     prompts = [[EOS], [EOS, vocab["the"]], [EOS, vocab["some"]], [EOS, vocab["a"]]]
     lm_forward = _given_lm_forward()
 
