@@ -56,3 +56,23 @@ def test_a_broken_learner_function_fails_the_milestone_with_its_reason(solved_ws
     r = nnfs("milestone", "perceptron-separates", "-w", str(solved_ws))
     assert r.exit_code == 1 and "✘ perceptron-separates" in r.stdout
 
+
+
+
+@pytest.mark.parametrize(
+    "old, new, reason",
+    [
+        # a cache that reads the position table from 0 at every step: the tokens differ
+        ('p["wpe"][start : start + T]', 'p["wpe"][:T]', "differ from full recomputation"),
+        # absmax over 255 levels (zero-point's count): half the range clamps, tokens flip
+        ("scale = amax / 127 + (amax == 0)", "scale = amax / 255 + (amax == 0)", "not a near-tie"),
+    ],
+)
+def test_a_broken_cache_or_quantizer_fails_the_inference_milestone(solved_ws, old, new, reason):
+    topic = CATALOG.get("inference")
+    src = topic.solution_path.read_text(encoding="utf-8")
+    assert src.count(old) == 1
+    write_learner_file(solved_ws, topic, src.replace(old, new))
+    r = nnfs("milestone", "kv-cache-int8", "-w", str(solved_ws))
+    assert r.exit_code == 1 and "✘ kv-cache-int8" in r.stdout
+    assert reason in " ".join(r.stdout.split())
