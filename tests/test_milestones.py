@@ -51,12 +51,12 @@ def test_a_milestone_runs_the_learners_code_draws_and_is_recorded(solved_ws, nam
 
 def test_a_broken_learner_function_fails_the_milestone_with_its_reason(solved_ws):
     topic = CATALOG.get("perceptron")
-    src = topic.solution_path.read_text(encoding="utf-8").replace("return (z >= 0).astype(np.int64)", "return (z < 0).astype(np.int64)")
+    src = topic.solution_path.read_text(encoding="utf-8").replace(
+        "return (z >= 0).astype(np.int64)", "return (z < 0).astype(np.int64)"
+    )
     write_learner_file(solved_ws, topic, src)
     r = nnfs("milestone", "perceptron-separates", "-w", str(solved_ws))
     assert r.exit_code == 1 and "✘ perceptron-separates" in r.stdout
-
-
 
 
 @pytest.mark.parametrize(
