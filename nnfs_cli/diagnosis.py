@@ -551,6 +551,21 @@ _ERROR_STORIES = (
         "or a function (yours or a helper) ends without `return`",
     ),
     (
+        "TypeError",
+        r"bad operand type for (abs\(\)|unary [-+~]): 'NoneType'",
+        "none-value",
+        "{0} of None: a value is None, so an optional argument was used when it was not given "
+        "(check `is None` / `is not None`), or a function (yours or a helper) ends without `return`",
+    ),
+    (
+        "ValueError",
+        r"the concatenation axis must match exactly, but along dimension (\d+), the array at index "
+        r"\d+ has size (\d+) and the array at index \d+ has size (\d+)",
+        "concat-sizes",
+        "np.concatenate of arrays that differ on axis {0} (sizes {1} and {2}), which is not the axis "
+        "joined: every other axis must agree; check `axis`, and the shapes of the pieces",
+    ),
+    (
         "IndexError",
         r"^list index out of range",
         "index-out-of-range",
@@ -841,6 +856,10 @@ def from_exception(exc_type: str, detail: str, code: str = "") -> Diagnosis | No
         match = re.search(r"operands could not be broadcast together with shapes (.*?)\s*$", detail)
         if match:
             return _broadcast_story(match.group(1))
+        # np.where / a ufunc with out= words it with the original shapes before the arrows
+        match = re.search(r"broadcast together with remapped shapes \[original->remapped\]: (.*?) and requested", detail)
+        if match:
+            return _broadcast_story(" ".join(re.findall(r"(\([\d,]*\))->", match.group(1))))
     for kind, pattern, name, hint in _ERROR_STORIES + _TORCH_ERROR_STORIES:
         if exc_type == kind:
             match = re.search(pattern, detail)
