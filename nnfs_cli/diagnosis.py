@@ -857,7 +857,10 @@ def from_exception(exc_type: str, detail: str, code: str = "") -> Diagnosis | No
         if match:
             return _broadcast_story(match.group(1))
         # np.where / a ufunc with out= words it with the original shapes before the arrows
-        match = re.search(r"broadcast together with remapped shapes \[original->remapped\]: (.*?) and requested", detail)
+        match = re.search(
+            r"broadcast together with remapped shapes \[original->remapped\]: (.*?) and requested",
+            detail,
+        )
         if match:
             return _broadcast_story(" ".join(re.findall(r"(\([\d,]*\))->", match.group(1))))
     for kind, pattern, name, hint in _ERROR_STORIES + _TORCH_ERROR_STORIES:
