@@ -787,6 +787,22 @@ _TORCH_ERROR_STORIES = (
     ),
     (
         "RuntimeError",
+        r"The differentiated Tensor at index \d+ appears to not have been used in the graph",
+        "grad-input-unused",
+        "torch.autograd.grad(outputs, inputs) with an input the outputs were not computed from: "
+        "check the argument order (the loss first, then what to differentiate it by), and that the "
+        "loss is computed from that very tensor (not from a copy made before requires_grad_)",
+    ),
+    (
+        "RuntimeError",
+        r"index (-?\d+) is out of bounds for dimension (\d+) with size (\d+)",
+        "index-out-of-range",
+        "index {0} on dimension {1} of size {2}: valid indices go from 0 to size - 1; an index is "
+        "off by one, the tensor was made too small, or the indexing runs along the wrong dim "
+        "(gather's `dim` is the axis the indices pick along)",
+    ),
+    (
+        "RuntimeError",
         r"expected target dtype to be Long or Byte, but got (\w+)|expected scalar type Long but found (\w+)",
         "target-dtype",
         "cross-entropy's targets are class indices of dtype int64: torch.as_tensor(y, dtype=torch.long)",

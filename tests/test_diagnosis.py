@@ -283,6 +283,17 @@ def test_shape_stories(got, want, story):
         ("KeyError", "'c_attn_W'", "key-missing"),  # k[6:] of "attn_c_attn_W"
         # np.abs(c) of c = None (`calib if calib is None`); np.concatenate along the wrong axis;
         # np.where words a broadcast failure with remapped shapes
+        (
+            "RuntimeError",
+            "The differentiated Tensor at index 0 appears to not have been used in the graph. Set "
+            "allow_unused=True if this is the desired behavior.",
+            "grad-input-unused",
+        ),  # autograd.grad(new, loss) for autograd.grad(loss, new)
+        (
+            "RuntimeError",
+            "index 1 is out of bounds for dimension 0 with size 1",
+            "index-out-of-range",
+        ),
         ("TypeError", "bad operand type for abs(): 'NoneType'", "none-value"),
         ("TypeError", "bad operand type for unary -: 'NoneType'", "none-value"),
         (
