@@ -795,6 +795,14 @@ _TORCH_ERROR_STORIES = (
     ),
     (
         "RuntimeError",
+        r"grad can be implicitly created only for scalar outputs",
+        "grad-of-non-scalar",
+        "backward() or autograd.grad of a tensor of several values: differentiate the scalar loss "
+        "(reduce it with .mean() or .sum() first), and give autograd.grad the loss first, then what "
+        "to differentiate it by",
+    ),
+    (
+        "RuntimeError",
         r"index (-?\d+) is out of bounds for dimension (\d+) with size (\d+)",
         "index-out-of-range",
         "index {0} on dimension {1} of size {2}: valid indices go from 0 to size - 1; an index is "

@@ -288,7 +288,12 @@ def test_shape_stories(got, want, story):
             "The differentiated Tensor at index 0 appears to not have been used in the graph. Set "
             "allow_unused=True if this is the desired behavior.",
             "grad-input-unused",
-        ),  # autograd.grad(new, loss) for autograd.grad(loss, new)
+        ),  # autograd.grad(new, loss) for autograd.grad(loss, new), one value in `new`
+        (
+            "RuntimeError",
+            "grad can be implicitly created only for scalar outputs",
+            "grad-of-non-scalar",
+        ),
         (
             "RuntimeError",
             "index 1 is out of bounds for dimension 0 with size 1",
