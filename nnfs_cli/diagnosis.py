@@ -551,6 +551,21 @@ _ERROR_STORIES = (
         "or a function (yours or a helper) ends without `return`",
     ),
     (
+        "TypeError",
+        r"bad operand type for (abs\(\)|unary [-+~]): 'NoneType'",
+        "none-value",
+        "{0} of None: a value is None, so an optional argument was used when it was not given "
+        "(check `is None` / `is not None`), or a function (yours or a helper) ends without `return`",
+    ),
+    (
+        "ValueError",
+        r"the concatenation axis must match exactly, but along dimension (\d+), the array at index "
+        r"\d+ has size (\d+) and the array at index \d+ has size (\d+)",
+        "concat-sizes",
+        "np.concatenate of arrays that differ on axis {0} (sizes {1} and {2}), which is not the axis "
+        "joined: every other axis must agree; check `axis`, and the shapes of the pieces",
+    ),
+    (
         "IndexError",
         r"^list index out of range",
         "index-out-of-range",
@@ -772,6 +787,30 @@ _TORCH_ERROR_STORIES = (
     ),
     (
         "RuntimeError",
+        r"The differentiated Tensor at index \d+ appears to not have been used in the graph",
+        "grad-input-unused",
+        "torch.autograd.grad(outputs, inputs) with an input the outputs were not computed from: "
+        "check the argument order (the loss first, then what to differentiate it by), and that the "
+        "loss is computed from that very tensor (not from a copy made before requires_grad_)",
+    ),
+    (
+        "RuntimeError",
+        r"grad can be implicitly created only for scalar outputs",
+        "grad-of-non-scalar",
+        "backward() or autograd.grad of a tensor of several values: differentiate the scalar loss "
+        "(reduce it with .mean() or .sum() first), and give autograd.grad the loss first, then what "
+        "to differentiate it by",
+    ),
+    (
+        "RuntimeError",
+        r"index (-?\d+) is out of bounds for dimension (\d+) with size (\d+)",
+        "index-out-of-range",
+        "index {0} on dimension {1} of size {2}: valid indices go from 0 to size - 1; an index is "
+        "off by one, the tensor was made too small, or the indexing runs along the wrong dim "
+        "(gather's `dim` is the axis the indices pick along)",
+    ),
+    (
+        "RuntimeError",
         r"expected target dtype to be Long or Byte, but got (\w+)|expected scalar type Long but found (\w+)",
         "target-dtype",
         "cross-entropy's targets are class indices of dtype int64: torch.as_tensor(y, dtype=torch.long)",
@@ -841,6 +880,13 @@ def from_exception(exc_type: str, detail: str, code: str = "") -> Diagnosis | No
         match = re.search(r"operands could not be broadcast together with shapes (.*?)\s*$", detail)
         if match:
             return _broadcast_story(match.group(1))
+        # np.where / a ufunc with out= words it with the original shapes before the arrows
+        match = re.search(
+            r"broadcast together with remapped shapes \[original->remapped\]: (.*?) and requested",
+            detail,
+        )
+        if match:
+            return _broadcast_story(" ".join(re.findall(r"(\([\d,]*\))->", match.group(1))))
     for kind, pattern, name, hint in _ERROR_STORIES + _TORCH_ERROR_STORIES:
         if exc_type == kind:
             match = re.search(pattern, detail)

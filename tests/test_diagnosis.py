@@ -281,6 +281,38 @@ def test_shape_stories(got, want, story):
         ("TypeError", "'NoneType' object cannot be interpreted as an integer", "none-value"),
         ("TypeError", 'can only concatenate list (not "int") to list', "list-plus-number"),
         ("KeyError", "'c_attn_W'", "key-missing"),  # k[6:] of "attn_c_attn_W"
+        # np.abs(c) of c = None (`calib if calib is None`); np.concatenate along the wrong axis;
+        # np.where words a broadcast failure with remapped shapes
+        (
+            "RuntimeError",
+            "The differentiated Tensor at index 0 appears to not have been used in the graph. Set "
+            "allow_unused=True if this is the desired behavior.",
+            "grad-input-unused",
+        ),  # autograd.grad(new, loss) for autograd.grad(loss, new), one value in `new`
+        (
+            "RuntimeError",
+            "grad can be implicitly created only for scalar outputs",
+            "grad-of-non-scalar",
+        ),
+        (
+            "RuntimeError",
+            "index 1 is out of bounds for dimension 0 with size 1",
+            "index-out-of-range",
+        ),
+        ("TypeError", "bad operand type for abs(): 'NoneType'", "none-value"),
+        ("TypeError", "bad operand type for unary -: 'NoneType'", "none-value"),
+        (
+            "ValueError",
+            "all the input array dimensions except for the concatenation axis must match exactly, but "
+            "along dimension 1, the array at index 0 has size 0 and the array at index 1 has size 4",
+            "concat-sizes",
+        ),
+        (
+            "ValueError",
+            "operands could not be broadcast together with remapped shapes [original->remapped]: "
+            "(2,4,4)->(2,newaxis,newaxis) (4,4,2)->(4,newaxis,newaxis)  and requested shape (4,2)",
+            "broadcast-mismatch",
+        ),
     ],
 )
 def test_exception_stories(exc, detail, story):

@@ -15,6 +15,7 @@ import pytest
 
 from nnfs_cli.checks import (
     DTYPES,
+    GradeFailure,
     as_tuple,
     assert_backward,
     assert_close,
@@ -24,6 +25,7 @@ from nnfs_cli.checks import (
     expected_gradients,
     torch_oracle,
 )
+from nnfs_cli.grading.result import Diagnosis
 
 HINTS = {
     "reward_model_loss": "loss = mean(-log sigmoid(r_chosen - r_rejected)) over the pairs; d_chosen = "
@@ -67,13 +69,51 @@ def learner_tuple(fn, args, n, what, on):
     return as_tuple(fn(*args), n, what, on)
 
 
+def assert_loss(loss, expected, what, *, grads, expected_grads, wrt, **kw):
+    """assert_close on the loss; a wrong loss whose every gradient is right (`expected_grads()`,
+    {name: gradient}, computed only then) is told as a mistake in a term the gradient does not
+    see: one constant in the differentiated inputs."""
+    try:
+        assert_close(loss, expected, what, **kw)
+    except GradeFailure as failure:
+        if failure.diagnosis is None and gradients_right(loss, grads, expected_grads, wrt):
+            off = float(np.asarray(loss, np.float64)) - float(expected)
+            failure.diagnosis = Diagnosis(
+                "signature",
+                "loss-offset-gradient-right",
+                f"the loss is off by {off:.6g} while its gradient with respect to {', '.join(wrt)} is right: "
+                f"the mistake is in a term that does not change with {', '.join(wrt)} (a constant such as "
+                "k3's - 1, a clip bound where the clip holds, or a term of the constants alone)",
+            )
+        raise
+
+
+def gradients_right(loss, grads, expected_grads, wrt):
+    """One finite loss value, and every gradient equal to the expected one (float64 to float64
+    precision, float32 to float32's); False on anything else (a story is a bonus)."""
+    try:
+        if np.size(loss) != 1 or not np.isfinite(float(np.asarray(loss, np.float64))):
+            return False
+        exp = expected_grads()
+        return all(
+            np.shape(g) == np.shape(exp[n])
+            and np.allclose(np.asarray(g, np.float64), exp[n], **(
+                {"rtol": 1e-7, "atol": 1e-10} if np.asarray(g).dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-6}))
+            for n, g in zip(wrt, grads, strict=True)
+        )  # fmt: skip
+    except Exception:
+        return False
+
+
 def check_loss_and_grads(
     got, expected_loss, forward_torch, forward_numpy, inputs, wrt, what, on, hint, n
 ):
     """The loss against the torch reference, then each gradient against central differences
     of `forward_numpy` and torch.autograd of `forward_torch` (both in float64)."""
     loss, *grads = got
-    assert_close(loss, expected_loss, f"{what}: loss", on=on, inputs=inputs, hint=hint, batch=n)
+    assert_loss(loss, expected_loss, f"{what}: loss", grads=grads, wrt=wrt, on=on, inputs=inputs, hint=hint,
+                batch=n, expected_grads=lambda: expected_gradients(forward_torch, inputs, np.array(1.0), wrt,
+                                                                   "torch"))  # fmt: skip
     if all(v.dtype == np.float64 for v in inputs.values()):
         for oracle, forward in (("numerical", forward_numpy), ("torch", forward_torch)):
             assert_backward(tuple(grads), forward, inputs, np.array(1.0), wrt, f"{what}: gradient", oracle=oracle,
@@ -485,8 +525,9 @@ def test_ppo_objective_kl_penalty(learner):
         "advantages": np.zeros(2),
     }
     (loss, grad), on = call_ppo(learner, inputs, 0.2, 0.5)
-    assert_close(loss, 0.125, "ppo_objective: loss of the KL penalty alone (A = 0)", on=on,
-                 hint="kl = exp(d) - d - 1 with d = logp_ref - logp_new; the loss ADDS beta * mean(kl)")  # fmt: skip
+    assert_loss(loss, 0.125, "ppo_objective: loss of the KL penalty alone (A = 0)", grads=[grad], wrt=["logp_new"],
+                expected_grads=lambda: {"logp_new": np.array([-0.25, 0.125])}, on=on,
+                hint="kl = exp(d) - d - 1 with d = logp_ref - logp_new; the loss ADDS beta * mean(kl)")  # fmt: skip
     assert_close(grad, np.array([-0.25, 0.125]), "ppo_objective: d_logp_new of the KL penalty alone", on=on,
                  hint="d/dnew of exp(ref - new) - (ref - new) - 1 is 1 - exp(ref - new); times beta / N")  # fmt: skip
 
@@ -503,16 +544,9 @@ def test_ppo_objective_long_sequences(learner, dtype):
     hint = (
         "exp(-800) is 0 in float64: take exp of the DIFFERENCE of log-probs, never a ratio of exps"
     )
-    assert_close(
-        loss,
-        expected,
-        "ppo_objective: loss on log-probs ~-800",
-        on=on,
-        inputs=inputs,
-        hint=hint,
-        batch=6,
-    )
     _, (exp_grad,) = ppo_grad(inputs, 0.2, 0.1)
+    assert_loss(loss, expected, "ppo_objective: loss on log-probs ~-800", grads=[grad], wrt=["logp_new"],
+                expected_grads=lambda: {"logp_new": exp_grad}, on=on, inputs=inputs, hint=hint, batch=6)  # fmt: skip
     assert_close(grad, exp_grad, "ppo_objective: d_logp_new on log-probs ~-800", on=on, inputs=inputs, hint=hint,
                  batch=6)  # fmt: skip
 

@@ -78,11 +78,43 @@ BUGS = [
         ),  # fmt: skip
     ),
     KnownBug(
+        # The masked terms averaged over every position, padding's zeros included
+        # ((logp * mask).mean(-1), a frequent DPO port slip: the result then depends on how
+        # much padding the batch has).
+        name="mean-over-all-positions",
+        function="sequence_logprobs",
+        hint="SUM the response tokens' log-probs: a mean over all T - 1 positions divides by the padding and "
+        "the prompt too, so the same answer scores differently in another batch",
+        code=edited(
+            _SEQ,
+            (
+                "torch.where(keep[:, 1:], token_logp, 0.0).sum(dim=1)",
+                "torch.where(keep[:, 1:], token_logp, 0.0).mean(dim=1)",
+            ),
+        ),  # fmt: skip
+    ),
+    KnownBug(
         # No shift at all: the logits at t score the token at t, which they never saw predicted.
         name="logits-not-shifted",
         function="sequence_logprobs",
         hint="logits at position t predict the token at t + 1: score labels[:, 1:] with logits[:, :-1]",
         code=edited(_SEQ, ("logits[:, :-1]", "logits[:, 1:]")),
+    ),
+    KnownBug(
+        # The softmax over the wrong dimension of (N, T, V) logits: over the positions
+        # (dim=1) instead of the vocabulary (PyTorch's "implicit dimension choice for
+        # softmax" warning exists because of this slip).
+        name="log-softmax-over-positions",
+        function="sequence_logprobs",
+        hint="normalise over the VOCABULARY, the last axis of (N, T, V): log_softmax(logits, dim=-1); dim=1 "
+        "normalises over the positions",
+        code=edited(
+            _SEQ,
+            (
+                "torch.log_softmax(logits[:, :-1], dim=-1)",
+                "torch.log_softmax(logits[:, :-1], dim=1)",
+            ),
+        ),
     ),
     # --- dpo_loss ------------------------------------------------------------------------
     KnownBug(

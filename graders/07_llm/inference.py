@@ -16,7 +16,14 @@ import math
 import numpy as np
 import pytest
 
-from nnfs_cli.checks import assert_close, assert_not_using, assert_shape, assert_true, describe
+from nnfs_cli.checks import (
+    assert_close,
+    assert_count,
+    assert_not_using,
+    assert_shape,
+    assert_true,
+    describe,
+)
 
 HINTS = {
     "quantize_absmax": "scale = max|x| / 127 over the reduced axes (keepdims per channel); "
@@ -745,6 +752,33 @@ def check_bytes(got, expected, what, on, hint):
     assert_close(got, expected, what, on=on, rtol=0, atol=0, hint=hint)
 
 
+BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
+
+
+def memory_terms(config, dtype):
+    """model_memory's terms in bytes, for a wrong count told by the term it is off by (int4's
+    half bytes are no whole terms: none)."""
+    if dtype not in BYTES:
+        return {}
+    b, d, L = BYTES[dtype], config["d_model"], config["n_layers"]
+    kv = config["n_kv_heads"] * (d // config["n_heads"])
+    terms = {"V·d": (config["vocab_size"] * d * b, "the embedding, or the untied output layer"),
+             "n_layers·d²": (L * d * d * b, "Wq or Wo over the layers" if kv != d else
+                             "one attention matrix over the layers (Wk, Wv are d x d too: n_kv_heads = n_heads)"),
+             "n_layers·d·d_ff": (L * d * config["d_ff"] * b, "one SwiGLU matrix over the layers"),
+             "n_layers·d": (L * d * b, "one RMSNorm's weights over the layers"),
+             "d": (d * b, "the final RMSNorm's weights")}  # fmt: skip
+    if kv != d:
+        terms["n_layers·d·n_kv_heads·d_head"] = (L * d * kv * b, "Wk or Wv over the layers")
+    return {f"{n} x {b} bytes": t for n, t in terms.items()}
+
+
+def check_model_bytes(got, expected, what, config, dtype):
+    """model_memory's bytes, exactly; a wrong count told by the model term it is off by."""
+    assert_count(got, expected, what, terms=memory_terms(config, dtype), on=config_on(config) +
+                 f", dtype={dtype!r}", hint=HINTS["model_memory"])  # fmt: skip
+
+
 @pytest.mark.parametrize("model", list(PARAMS))
 @pytest.mark.part("model_memory", points=0.5)
 def test_model_memory_published_models(learner, model):
@@ -752,16 +786,16 @@ def test_model_memory_published_models(learner, model):
     float32 4 x."""
     config, params = PARAMS[model]
     for dtype, size in (("float16", 2), ("float32", 4)):
-        check_bytes(learner.model_memory(config, dtype), params * size, f"model_memory: {model} in {dtype}",
-                    config_on(config) + f", dtype={dtype!r}", HINTS["model_memory"])  # fmt: skip
+        check_model_bytes(learner.model_memory(config, dtype), params * size, f"model_memory: {model} in "
+                          f"{dtype}", config, dtype)  # fmt: skip
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "int8", "int4"])
 @pytest.mark.part("model_memory", points=0.3)
 def test_model_memory_dtypes_and_tied_head(learner, ref, dtype):
     """A tied model with GQA in bfloat16, int8 and int4 (1/2 byte each, rounded up)."""
-    check_bytes(learner.model_memory(TINY, dtype), ref.model_memory(TINY, dtype), f"model_memory: tiny tied model "
-                f"in {dtype}", config_on(TINY) + f", dtype={dtype!r}", HINTS["model_memory"])  # fmt: skip
+    check_model_bytes(learner.model_memory(TINY, dtype), ref.model_memory(TINY, dtype), f"model_memory: tiny "
+                      f"tied model in {dtype}", TINY, dtype)  # fmt: skip
 
 
 # (model, seq_len, batch, dtype, bytes): LLaMA-2-7B at 4096 tokens in float16 is 2 GiB;

@@ -49,6 +49,15 @@ BUGS = [
         code=edited(_ABSMAX, ("tuple(i for i in range(c.ndim) if i != axis % c.ndim)", "axis")),
     ),
     KnownBug(
+        # The same reading of `axis` in the zero-point scheme (min and max taken along the
+        # channel axis): one range per input column of a weight instead of one per output row.
+        name="zeropoint-per-channel-wrong-axis",
+        function="quantize_zeropoint",
+        hint="`axis` is the CHANNEL axis: one range [lo, hi] per index along it, min and max taken over "
+        "every OTHER axis (for W (out, in) with axis=0: over each row)",
+        code=edited(_ZP, ("tuple(i for i in range(c.ndim) if i != axis % c.ndim)", "axis")),
+    ),
+    KnownBug(
         # Issue 25's: the zero-point code without clamping to [-128, 127].
         name="zeropoint-no-clamp",
         function="quantize_zeropoint",
@@ -225,6 +234,16 @@ BUGS = [
         function="model_memory",
         hint="SwiGLU has THREE matrices (gate, up: d x d_ff; down: d_ff x d)",
         code=edited(_MODEL, ('3 * d * config["d_ff"]', '2 * d * config["d_ff"]')),
+    ),
+    KnownBug(
+        # The norms' weights left out of the count, as the usual estimate 12 n_layers d^2
+        # does (Kaplan et al. 2020, section 2.1, count only the matrices; EleutherAI's
+        # "Transformer Math 101" likewise): the two RMSNorms of each layer forgotten.
+        name="model-memory-norms-forgotten",
+        function="model_memory",
+        hint="each layer has two RMSNorms, d weights each: 2 d per layer (and d for the final norm); an "
+        "exact count includes them",
+        code=edited(_MODEL, (' + 3 * d * config["d_ff"] + 2 * d', ' + 3 * d * config["d_ff"]')),
     ),
     KnownBug(
         # The output layer counted whether or not it is tied.
