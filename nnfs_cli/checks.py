@@ -25,6 +25,12 @@ DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float6
 # A loss is one number: a float32 computation returned as a Python float arrives typed
 # float64, so losses are compared at float32 precision (every wrong formula is off by far more).
 LOSS_TOL = {"rtol": FLOAT32_RTOL, "atol": FLOAT32_ATOL}
+# A training loop's first losses, compared step for step, show Adam's update at once.
+ADAM_HINT = (
+    "one Adam step per step on every parameter, from step t = 1: m = 0.9 m + 0.1 g, "
+    "s = 0.999 s + 0.001 g**2, w -= lr * (m / (1 - 0.9**t)) / (sqrt(s / (1 - 0.999**t)) + 1e-8) "
+    "(torch.optim.Adam(params, lr=lr) does exactly this)"
+)
 
 
 class GradeFailure(AssertionError):

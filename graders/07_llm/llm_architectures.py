@@ -753,14 +753,18 @@ def check_retrieve(learner, query, vectors, k, what):
     return np.asarray(idx)
 
 
-@pytest.mark.parametrize(("M", "D", "k"), [(5, 3, 2), (12, 8, 4), (4, 6, 4), (7, 2, 1)], ids=str)
+@pytest.mark.parametrize(
+    ("M", "D", "k", "scale"),
+    [(5, 3, 2, 3.0), (12, 8, 4, 3.0), (4, 6, 4, 3.0), (7, 2, 1, 3.0), (6, 4, 3, 0.01)],
+    ids=str,
+)
 @pytest.mark.part("rag_retrieve", points=0.25)
-def test_rag_retrieve_cosine_top_k(learner, M, D, k):
+def test_rag_retrieve_cosine_top_k(learner, M, D, k, scale):
     """Vectors of very different lengths: the k highest cosine similarities (not dot
-    products), highest first, with their scores."""
+    products), highest first, with their scores; a short query too (norms below 1)."""
     rng = np.random.default_rng(30 + M)
     vectors = rng.normal(size=(M, D)) * rng.uniform(0.1, 10, size=(M, 1))
-    check_retrieve(learner, rng.normal(size=D) * 3, vectors, k, "random vectors")
+    check_retrieve(learner, rng.normal(size=D) * scale, vectors, k, f"random vectors, query scaled by {scale:g}")
 
 
 @pytest.mark.part("rag_retrieve", points=0.5)

@@ -368,4 +368,22 @@ EQUIVALENT = {
     "load_balancing_loss/arith/drop unary minus#1": "logits are 2-D: dim=1 is dim=-1",
     "moe_route/constant/True->False#1": "torch's CPU sort returns tied values in index order with "
     "stable=False too (the tie test catches a sort that does not)",
+    "rag_retrieve/compare/Gt->GtE#0": "a zero norm means a zero row (or query): M @ q is 0 there, "
+    "divided by the inner where's 1",
+    "rag_retrieve/constant/1->0#1": "the inner where's fallback divides only where the outer where "
+    "returns 0 anyway",
+    "rope/arith/drop unary minus#3": "angle is 2-D (T, d/2): dim=1 is dim=-1",
+    "rope/arith/drop unary minus#4": "angle is 2-D (T, d/2): dim=1 is dim=-1",
+    "grouped_query_attention/swap-args/swap first two arguments#0": "transpose(2, 1) swaps the same "
+    "two axes as transpose(1, 2)",
+    "grouped_query_attention/swap-args/swap first two arguments#2": "transpose(2, 1) swaps the same "
+    "two axes as transpose(1, 2)",
+    "grouped_query_attention/swap-args/swap first two arguments#4": "transpose(-1, -2) swaps the same "
+    "two axes as transpose(-2, -1)",
+    "grouped_query_attention/arith/drop unary minus#0": "k is 4-D (N, heads, T, d_head): axis 2 is axis -2",
+    "grouped_query_attention/swap-args/swap first two arguments#7": "transpose(2, 1) swaps the same "
+    "two axes as transpose(1, 2)",
+    "moe_route/arith/drop unary minus#0": "router logits are 2-D (tokens, experts): dim=1 is dim=-1",
+    "moe_route/arith/drop unary minus#1": "probs are 2-D (tokens, experts): dim=1 is dim=-1",
+    "moe_route/arith/drop unary minus#2": "top is 2-D (tokens, k): dim=1 is dim=-1",
 }
