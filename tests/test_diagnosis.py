@@ -281,6 +281,12 @@ def test_shape_stories(got, want, story):
         ("TypeError", "'NoneType' object cannot be interpreted as an integer", "none-value"),
         ("TypeError", 'can only concatenate list (not "int") to list', "list-plus-number"),
         ("KeyError", "'c_attn_W'", "key-missing"),  # k[6:] of "attn_c_attn_W"
+        # X[start:m] against y[start:start + m]; the logits reduced to the bias (C,)
+        ("ValueError", "Expected input batch_size (0) to match target batch_size (4).", "batch-mismatch"),
+        ("ValueError", "For 1D input, 1D target must have size 1, but got target size: 12", "logits-lost-batch-axis"),
+        # a layer count that counted nothing; autograd.grad(inputs, loss)
+        ("ValueError", "optimizer got an empty parameter list", "nothing-to-train"),
+        ("RuntimeError", "grad can be implicitly created only for scalar outputs", "gradient-of-non-scalar"),
     ],
 )
 def test_exception_stories(exc, detail, story):
