@@ -843,14 +843,6 @@ _TORCH_ERROR_STORIES = (
         "that never ran, a count or a filter that matched nothing); print it before building the "
         "optimizer",
     ),
-    (
-        "RuntimeError",
-        r"grad can be implicitly created only for scalar outputs",
-        "gradient-of-non-scalar",
-        "backward() or autograd.grad of a tensor of several values: the loss must be one number "
-        "(.mean() or .sum() of the per-example terms), and autograd.grad takes (outputs, inputs), "
-        "the loss first",
-    ),
 )
 
 
