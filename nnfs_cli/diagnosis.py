@@ -858,6 +858,30 @@ _TORCH_ERROR_STORIES = (
         "torch.cat along dim {0} of tensors that differ elsewhere (sizes {1} and {2}): every other "
         "dimension must agree; check the dim, and the shapes of the pieces",
     ),
+    (
+        "ValueError",
+        r"Expected input batch_size \((\d+)\) to match target batch_size \((\d+)\)",
+        "batch-mismatch",
+        "cross-entropy got the scores of {0} examples and {1} labels: each row of the logits pairs "
+        "with one label; cut the inputs and the labels with the same bounds (X[i:j] with y[i:j]), "
+        "and keep the logits (N, C)",
+    ),
+    (
+        "ValueError",
+        r"For 1D input, 1D target must have size 1, but got target size: (\d+)",
+        "logits-lost-batch-axis",
+        "cross-entropy got a 1-D input (the scores of one example) against {0} labels: the logits "
+        "lost their batch axis, (N, C) expected; print their shape (a term of the forward left out, "
+        "or a reduction over the examples)",
+    ),
+    (
+        "ValueError",
+        r"optimizer got an empty parameter list",
+        "nothing-to-train",
+        "the optimizer got no parameters: the list built for it is empty (a loop over the layers "
+        "that never ran, a count or a filter that matched nothing); print it before building the "
+        "optimizer",
+    ),
 )
 
 

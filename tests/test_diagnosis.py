@@ -843,3 +843,18 @@ def test_a_wrong_count_is_told_by_the_term_it_is_off_by():
 def test_a_count_with_two_readings_on_a_small_configuration_gets_no_name():
     # V 11, n_ctx 6, d 8, 2 layers: 3·n_layer·d = 48 = n_ctx·d; a wrong name is worse than none
     assert count_story(1000 - 48, 1000, _gpt_terms(11, 6, 8, 2)) is None
+
+
+@pytest.mark.parametrize(
+    ("exc", "detail", "story"),
+    [
+        # X[start:m] against y[start:start + m]; the logits reduced to the bias (C,)
+        ("ValueError", "Expected input batch_size (0) to match target batch_size (4).", "batch-mismatch"),
+        ("ValueError", "For 1D input, 1D target must have size 1, but got target size: 12", "logits-lost-batch-axis"),
+        # a layer count that counted nothing: no parameter group built
+        ("ValueError", "optimizer got an empty parameter list", "nothing-to-train"),
+    ],
+)  # fmt: skip
+def test_torch_training_error_stories(exc, detail, story):
+    d = from_exception(exc, detail)
+    assert d.name == story and "{" not in d.hint

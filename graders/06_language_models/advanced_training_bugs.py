@@ -72,6 +72,16 @@ BUGS = [
         code=edited(_DP, ("weight = len(Xs) / N", "weight = 1.0")),
     ),
     KnownBug(
+        # `grads[k] = weight * g` where the sum belongs: each worker overwrites the one
+        # before, only the last shard's gradient is left (the all-reduce step forgotten, a
+        # from-scratch DDP simulation's usual slip).
+        name="dp-keeps-the-last-worker",
+        function="data_parallel_gradients",
+        hint="add every worker's weighted gradient into the total (grads[k] = grads[k] + ...): "
+        "assigning keeps only the last worker's",
+        code=edited(_DP, ("grads[k] = grads[k] + weight * g", "grads[k] = weight * g")),
+    ),
+    KnownBug(
         # torch.isinf / np.isinf as the overflow test: a NaN (inf - inf, 0 * inf) slips by
         # and poisons the weights (GradScaler checks isfinite for this reason).
         name="unscale-misses-nan",
@@ -182,6 +192,15 @@ BUGS = [
         function="lora_merge",
         hint="merge adds exactly what the forward adds: (alpha / r) * A @ B, scaling included",
         code=edited(_MERGE, ("W + (alpha / A.shape[1]) * (A @ B)", "W + A @ B")),
+        fails=("lora_merge", "lora_unmerge"),
+    ),
+    KnownBug(
+        # The merge scaled by lora_alpha alone, the forward's mix-up again (issue 24: "LoRA
+        # scaled by alpha instead of alpha / r"): the merged layer is r times too far off.
+        name="lora-merge-scaled-by-alpha",
+        function="lora_merge",
+        hint="merge adds exactly what the forward adds: (alpha / r) * A @ B, not alpha * A @ B",
+        code=edited(_MERGE, ("W + (alpha / A.shape[1]) * (A @ B)", "W + alpha * (A @ B)")),
         fails=("lora_merge", "lora_unmerge"),
     ),
     KnownBug(

@@ -63,6 +63,28 @@ BUGS = [
         fails=("layer_learning_rates", "fine_tune"),
     ),
     KnownBug(
+        # Only the encoder's rates: the head (the new layer, trained at the base rate)
+        # forgotten, so zipping the rates to the layers leaves the head out of the
+        # optimizer (ULMFiT's discriminative rates as usually written, one per encoder
+        # layer: a frequent slip when porting fastai's `slice(lr/2.6**L, lr)` by hand).
+        name="rates-without-the-head",
+        function="layer_learning_rates",
+        hint="n_layers + 1 rates: the encoder's L, then the head's base_lr last (the head trains too)",
+        code=edited(_RATES, (" + [base_lr]", "")),
+        fails=("layer_learning_rates", "fine_tune"),
+    ),
+    KnownBug(
+        # range(1, n_layers): range's end is exclusive, the top encoder layer's rate is
+        # missing (Python's most common off-by-one). Without decay every rate is base_lr and
+        # this is indistinguishable from rates-without-the-head: neither is named there.
+        name="rates-miss-the-top-layer",
+        function="layer_learning_rates",
+        hint="range(1, n_layers) stops at n_layers - 1: the encoder's rates are for layers 1..n_layers, "
+        "range(1, n_layers + 1)",
+        code=edited(_RATES, ("range(1, n_layers + 1)]", "range(1, n_layers)]")),
+        fails=("layer_learning_rates", "fine_tune"),
+    ),
+    KnownBug(
         # Probe trained on features computed inside the loop with the encoder in the
         # optimizer: the "frozen" encoder moves (Peters et al. 2019 contrast the two; the
         # mix-up is a frequent forum question "my feature extractor's weights changed").
