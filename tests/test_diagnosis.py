@@ -281,6 +281,9 @@ def test_shape_stories(got, want, story):
         ("TypeError", "'NoneType' object cannot be interpreted as an integer", "none-value"),
         ("TypeError", 'can only concatenate list (not "int") to list', "list-plus-number"),
         ("KeyError", "'c_attn_W'", "key-missing"),  # k[6:] of "attn_c_attn_W"
+        # bytes([i]) for i in range(257); np.stack of blocks sliced [r * k : 1 * k]
+        ("ValueError", "bytes must be in range(0, 256)", "byte-out-of-range"),
+        ("ValueError", "all input arrays must have the same shape", "stack-shapes"),
     ],
 )
 def test_exception_stories(exc, detail, story):
