@@ -337,4 +337,9 @@ BUGS = [
     ),
 ]
 
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT = {
+    "pipeline_schedule/sibling/zeros->ones#0": "order's every row is assigned (order[s] = steps, 2 M "
+    "steps per stage) before it is returned: its initial values are never seen",
+    "checkpointed_forward_backward/sibling/zeros_like->ones_like#0": "every dWs[layer] is assigned "
+    "(each layer lies in exactly one segment) before dWs is returned: its initial values are never seen",
+}
