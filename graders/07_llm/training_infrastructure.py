@@ -160,12 +160,15 @@ def test_bpe_train_matches_reference_on_corpus(learner, ref, n_sentences, seed, 
 
 # Each text makes one rule decide a merge: ties between single bytes met in the opposite
 # order; ties between merged tokens whose ids and bytes order disagree (on the left, then,
-# the left tokens equal, on the right); runs of one byte
+# the left tokens equal, on the right; two tokens of distinct bytes, "cb" before "ca"); runs of one byte
 # ("aaa" holds one (a, a), "aaaa" two) against a pair that wins or ties only when
 # overlaps are not counted twice.
 RULE_CASES = {
     "tie between single bytes": ("ba\nab\nzy\nyz", 4),
-    "tie between merged tokens": ("\n".join(["qq"] * 4 + ["bb"] * 3 + ["bbx", "qqx", "xbb", "xqq"]), 5),
+    "tie between merged tokens": (
+        "\n".join(["cb"] * 4 + ["ca"] * 3 + ["cbx", "cax", "xcb", "xca"]),
+        5,
+    ),
     "overlapping pairs": ("\n".join(["aaa"] * 3 + ["bc"] * 6 + ["aaaa"]), 3),
     "runs of one byte": ("\n".join(["zzzz"] * 3 + ["bb"] * 6), 3),
 }
