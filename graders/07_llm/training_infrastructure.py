@@ -265,6 +265,15 @@ def test_bpe_encode_special_tokens_never_split(learner, ref, k):
                     on=show(text), hint="specials[j] is the single id 256 + len(merges) + j")  # fmt: skip
 
 
+@pytest.mark.part("bpe_encode", points=0.25)
+def test_bpe_encode_longest_special_first(learner, ref):
+    """Where two specials start at one place, the longer is the token: '<|end|>' is one id
+    though '<|end' is a special too."""
+    check_encode(learner, ref, "a<|end|>b <|end", trained(ref, with_special=True), ["<|end", "<|end|>"],
+                 "longest special first", hint="at a place where several specials match, the longest one is the "
+                 "token: try the specials longest first")  # fmt: skip
+
+
 def round_trip_texts(check):
     """`check(text)` on explicit strings and on 25 derandomized hypothesis strings.
 
