@@ -674,6 +674,21 @@ _ERROR_STORIES = (
         "`{0}` is used but never defined or imported: a typo, or a missing `np.` prefix",
     ),
     (
+        "ValueError",
+        r"bytes must be in range\(0, 256\)",
+        "byte-out-of-range",
+        "bytes() got a value outside 0..255: a byte holds 0 to 255, so a range bound is off by "
+        "one (range(257)), or a token id (256 and up) or a negative number was taken for a byte",
+    ),
+    (
+        "ValueError",
+        r"all input arrays must have the same shape",
+        "stack-shapes",
+        "np.stack of arrays of different shapes: the pieces made in a loop (slices, blocks) must "
+        "all have one size; print their shapes: a slice's start or stop that does not move with "
+        "the loop index, or an off-by-one in a bound",
+    ),
+    (
         "TypeError",
         r"unsupported operand type\(s\) for (.+?): '(\w+)' and '(\w+)'",
         "operand-types",

@@ -313,6 +313,9 @@ def test_shape_stories(got, want, story):
             "(2,4,4)->(2,newaxis,newaxis) (4,4,2)->(4,newaxis,newaxis)  and requested shape (4,2)",
             "broadcast-mismatch",
         ),
+        # bytes([i]) for i in range(257); np.stack of blocks sliced [r * k : 1 * k]
+        ("ValueError", "bytes must be in range(0, 256)", "byte-out-of-range"),
+        ("ValueError", "all input arrays must have the same shape", "stack-shapes"),
     ],
 )
 def test_exception_stories(exc, detail, story):

@@ -337,4 +337,20 @@ BUGS = [
     ),
 ]
 
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT = {
+    "pipeline_schedule/sibling/zeros->ones#0": "order's every row is assigned (order[s] = steps, 2 M "
+    "steps per stage) before it is returned: its initial values are never seen",
+    "checkpointed_forward_backward/sibling/zeros_like->ones_like#0": "every dWs[layer] is assigned "
+    "(each layer lies in exactly one segment) before dWs is returned: its initial values are never seen",
+    "column_parallel_linear/axis/axis=-1->1#0": "the outputs are 2-d (N, k): axis 1 is axis -1",
+    "row_parallel_backward/axis/axis=1->-1#0": "the pieces are 2-d (N, k): axis -1 is axis 1",
+    "pipeline_schedule/swap-args/swap first two arguments#0": "min(M, S - s - 1) = min(S - s - 1, M)",
+    "checkpointed_forward_backward/swap-args/swap first two arguments#0": "min(L, start + segment) = "
+    "min(start + segment, L)",
+    "bpe_train/constant/1->2#0": "every pre-token counted twice: every pair's count doubles, so the most "
+    "frequent pair and the ties are the same",
+    "bpe_train/constant/0->1#1": "pairs.get(pair, 1): every pair met gets one more, so the counts' order "
+    "and the ties are the same",
+    "bpe_train/constant/256->255#0": "vocab without byte 255: a str's UTF-8 bytes never hold 0xFF, so no "
+    "pair ever looks it up",
+}
