@@ -483,7 +483,7 @@ def torch_lora(a, alpha):
 
 
 # (N, d_in, d_out, r, alpha): batch 1, r = 1, non-square, alpha != r.
-LORA_CASES = [(1, 3, 2, 1, 2.0), (5, 4, 6, 2, 8.0), (7, 8, 3, 4, 16.0), (3, 6, 6, 3, 1.0)]
+LORA_CASES = [(1, 3, 2, 1, 2.0), (5, 4, 6, 2, 8.0), (7, 8, 3, 4, 12.0), (3, 6, 6, 3, 1.0)]  # alpha != r**2: alpha * r would pass as (alpha / r) * alpha
 
 
 @DTYPES

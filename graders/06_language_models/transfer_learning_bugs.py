@@ -164,3 +164,12 @@ BUGS = [
         code=edited(_TUNE, ("if layer > n_frozen:", "if layer <= n_layers - n_frozen or layer == n_layers + 1:")),
     ),
 ]
+
+# The model dict holds W{l} and b{l} for every layer l (the docstring's layout): counting the
+# keys that are not W's but end in a number counts the b's, as many as the layers.
+_COUNTS_THE_BIASES = "a model holds W{l} and b{l} for each layer: the b keys are as many as the layers"
+EQUIVALENT = {
+    "extract_features/compare/Eq->NotEq#0": _COUNTS_THE_BIASES,
+    "model_forward/compare/Eq->NotEq#0": _COUNTS_THE_BIASES,
+    "fine_tune/compare/Eq->NotEq#0": _COUNTS_THE_BIASES,
+}
