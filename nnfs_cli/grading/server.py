@@ -31,7 +31,9 @@ import sysconfig
 import time
 from pathlib import Path
 
-IDLE = 600.0  # seconds without a grading before the server exits
+# seconds without a grading before the server exits: longer than a learner usually edits
+# between two checks (after it, the next check starts cold: ~0.5 s more on a NumPy topic)
+IDLE = 1800.0
 ENV_SWITCH = "NNFS_WARM_GRADER"  # "0" turns the warm grader off (the test suite does)
 # variables read once at import (BLAS threads, hash seed, paths): part of the server's stamp
 _ENV_AT_IMPORT = ("PYTHONHASHSEED", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
