@@ -268,6 +268,9 @@ BUGS = [
     ),
 ]
 
+# a decode that runs one more kv_cache_step (or all of them) after its last token: those
+# logits are never used, so no token changes (wasted steps, still within the context)
+_WASTED_STEP = "one more kv_cache_step after the last token: its logits are never used"
 EQUIVALENT = {
     "kv_cache_decode/compare/Lt->LtE#0": "one more kv_cache_step after the last token: its logits are "
     "never used, so no token changes (a wasted step, still within the context)",
@@ -275,4 +278,22 @@ EQUIVALENT = {
     "= np.clip(r, -127, 127)",
     "kv_cache_memory/arith/FloorDiv->Div#0": "d_model is a multiple of n_heads in every configuration: "
     "d_model / n_heads is the same whole number, and the bytes are returned through int()",
+    "model_memory/arith/FloorDiv->Div#0": "d_model is a multiple of n_heads in every configuration: "
+    "d_model / n_heads is the same whole number (a float, exact below 2**53), and the bytes go through int()",
+    "kv_cache_memory/arith/FloorDiv->Div#1": "the value count 2 L n_kv d_head T B is even, so its bits "
+    "are a multiple of 8 for every dtype (int4 included): / 8 is exact and rounding up changes nothing",
+    "kv_cache_decode/arith/Add->Sub#0": _WASTED_STEP,
+    "kv_cache_decode/drop-term/keep left#0": _WASTED_STEP,
+    "kv_cache_decode/drop-term/keep right#0": _WASTED_STEP,
+    "kv_cache_decode/constant/1->0#2": _WASTED_STEP,
+    "quantize_zeropoint/swap-args/swap first two arguments#0": "np.minimum is symmetric",
+    "quantize_zeropoint/swap-args/swap first two arguments#1": "np.maximum is symmetric",
+    "quantize_zeropoint/swap-args/swap first two arguments#2": "np.clip(-128, r, 127) = min(max(-128, r), 127) "
+    "= np.clip(r, -128, 127)",
+    "speculative_decode/constant/1->0#0": "P is a (V, V) bigram table: shape[0] is shape[1]",
+    "speculative_decode/swap-args/swap first two arguments#0": "min is symmetric",
+    "speculative_decode/swap-args/swap first two arguments#2": "np.maximum is symmetric",
+    "speculative_decode/swap-args/swap first two arguments#3": "min is symmetric",
+    "speculative_decode/compare/Lt->LtE#0": "u is a continuous uniform draw: u == p / q has probability "
+    "~2^-53",
 }
