@@ -18,7 +18,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from nnfs_cli.audit import _never_started, equivalents, mutants
+from nnfs_cli.audit import equivalents, mutants, never_started
 from nnfs_cli.catalog import load_catalog
 from nnfs_cli.dev import grade_bug
 from nnfs_cli.grading.bugs import load_bugs
@@ -58,11 +58,11 @@ def graded_mutants(topic, sample: int | None) -> tuple[list, list]:
 
     def graded(m):
         result = grade_text(topic, m.source)
-        return grade_text(topic, m.source) if _never_started(result) else result
+        return grade_text(topic, m.source) if never_started(result) else result
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(graded, ms))
-    kept = [(m, r) for m, r in zip(ms, results) if not _never_started(r)]
+    kept = [(m, r) for m, r in zip(ms, results) if not never_started(r)]
     if len(kept) < len(ms):
         print(
             f"<!-- {topic.id}: {len(ms) - len(kept)} mutants left out: never finished importing -->"

@@ -330,7 +330,7 @@ def equivalents(topic: Topic) -> dict[str, str]:
     return dict(getattr(module, "EQUIVALENT", {}))
 
 
-def _never_started(result) -> bool:
+def never_started(result) -> bool:
     """Every failure is the submission not finishing its import in time (a loaded machine:
     a mutant changes function bodies, never what the module does when imported)."""
     failed = [t for t in result.tests if not t.passed]
@@ -352,7 +352,7 @@ def _judge(topic: Topic, mutant: Mutant, in_process: bool = False, retry: bool =
         return "timeout"
     if result.passed:
         return "survived"
-    if _never_started(result):
+    if never_started(result):
         return _judge(topic, mutant, in_process, retry=False) if retry else "unjudged"
     timed_out = any(
         "no answer within" in t.message or "did not return in time" in t.message
