@@ -8,7 +8,7 @@ Each arm is timed twice; the table shows the mean, and the 1-minute load average
 and after each run (the machine may be shared). Autograde only on both sides; then the
 serial nbgrader steps that follow a batch (generate_feedback per topic, export) are timed
 on the graded class, against a 2-worker arm that makes the feedback pages as tasks of
-the batch (what `nnfs course grade` does unless --no-feedback).
+the batch (what `nnfs course grade` does unless --no-feedback), with --feedback-arm.
 Targets (issue 26): speed-up >= 0.8 x workers; nnfs on 1 worker within +10% per
 submission of nbgrader.
 
@@ -114,17 +114,19 @@ def comparison(args, topics, ids: list[str], dbs: list[tuple[str, str | None]]) 
             for w in (1, 2):
                 arms.append(Arm(f"nnfs course grade, {w} worker{'s' * (w > 1)}", name, w,
                                 lambda w=w, url=url: timed(nnfs_command(ours, ids, w, url), ours)))  # fmt: skip
-        # the feedback pages made as tasks of the batch (what `nnfs course grade` does by default)
-        name, url = dbs[-1]
-        arms.append(Arm("nnfs course grade, 2 workers, with feedback + export", name, 2,
-                        lambda: timed(nnfs_command(ours, ids, 2, url, feedback=True), ours)))  # fmt: skip
+        if args.feedback_arm:
+            # the feedback pages made as tasks of the batch (what `nnfs course grade` does by default)
+            name, url = dbs[-1]
+            arms.append(Arm("nnfs course grade, 2 workers, with feedback + export", name, 2,
+                            lambda: timed(nnfs_command(ours, ids, 2, url, feedback=True), ours)))  # fmt: skip
         for arm in [*arms, *reversed(arms)]:  # ABC..CBA
             arm.time_once()
             print(f"  {arm.name} ({arm.db}): {arm.times[-1]:.1f} s, load {arm.loads[-2]:.1f}-{arm.loads[-1]:.1f}",
                   file=sys.stderr, flush=True)  # fmt: skip
-        load_before = load()
-        steps = after_the_batch(ours, ids, dbs[-1][1])
-        load_after = load()
+        if args.feedback_arm:
+            load_before = load()
+            steps = after_the_batch(ours, ids, dbs[-1][1])
+            load_after = load()
     n = args.students * len(ids)
     base = arms[0].mean
     print(f"\n{args.students} students x {', '.join(ids)} = {n} submissions (reference), "
@@ -144,6 +146,8 @@ def comparison(args, topics, ids: list[str], dbs: list[tuple[str, str | None]]) 
         )
         print(f"| {arm.name} | {arm.db} | {arm.mean:.1f} | {arm.mean / n:.2f} | {overhead} "
               f"| {base / arm.mean:.2f}x | {scaling} | {loads} |")  # fmt: skip
+    if not args.feedback_arm:
+        return
     two, with_pages = [a for a in arms if a.db == dbs[-1][0] and a.workers == 2][-2:]
     total = sum(steps.values())
     print(f"\nFeedback pages and grades.csv ({dbs[-1][0]} gradebook): nbgrader's serial commands "
@@ -204,6 +208,8 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=60)
     parser.add_argument("-t", "--topic", action="append", dest="topics")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
+    parser.add_argument("--feedback-arm", action="store_true",
+                        help="also time a 2-worker batch that makes the feedback pages, and nbgrader's serial feedback + export")  # fmt: skip
     parser.add_argument("--linearity", action="store_true",
                         help="one nnfs batch on 2 workers, timed submission by submission (e.g. 300 students)")  # fmt: skip
     args = parser.parse_args()
