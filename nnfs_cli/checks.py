@@ -139,12 +139,14 @@ def assert_shape(
     on: str = "",
     hint: str = "",
     expected: object = None,
+    inputs: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """`got` is an array of `shape`; `expected` (its values, when known) backs the diagnosis."""
+    """`got` is an array of `shape`; `expected` (its values, when known) and `inputs` back
+    the diagnosis."""
     arr = as_array(got, what, on)
     if tuple(arr.shape) != tuple(shape):
         values = None if expected is None else (arr, np.asarray(expected))
-        diag = shape_story(arr.shape, tuple(shape), values=values)
+        diag = shape_story(arr.shape, tuple(shape), values=values, inputs=inputs, answer=arr)
         raise fail(
             f"{what}: wrong shape",
             f"expected shape {tuple(shape)}, got {tuple(arr.shape)}",
@@ -181,7 +183,7 @@ def assert_close(
     """
     exp = np.asarray(expected, dtype=np.float64)
     arr = (
-        assert_shape(got, exp.shape, what, on, expected=exp)
+        assert_shape(got, exp.shape, what, on, expected=exp, inputs=inputs)
         if exp.shape
         else as_array(got, what, on)
     )

@@ -385,13 +385,27 @@ def shape_story(
     expected: tuple[int, ...],
     *,
     values: tuple[np.ndarray, np.ndarray] | None = None,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    answer: np.ndarray | None = None,
 ) -> Diagnosis | None:
     """A usual reason for a result of shape `got` where `expected` was asked, or None.
 
     `values` (got, expected arrays), when known, back the stories that need them: a single
-    number is a reduction of the whole result only if it equals one.
+    number is a reduction of the whole result only if it equals one. The `answer` (got's
+    values) and the `inputs`, when known, rule the size stories out when the result is an
+    input itself (a loop that never ran: its sizes say nothing of a range bound).
     """
     got, expected = tuple(got), tuple(expected)
+    if answer is not None:
+        for name, other in (inputs or {}).items():
+            other = np.asarray(other)
+            if other.shape == got and np.array_equal(np.asarray(answer), other, equal_nan=True):
+                return Diagnosis(
+                    "signature",
+                    "input-returned",
+                    f"the output is the input {name} unchanged (shape {got}, not {expected}): "
+                    "was the computation applied (a loop that never ran)?",
+                )
     if len(got) == 2 and got[::-1] == expected:
         return Diagnosis(
             "signature",

@@ -532,6 +532,18 @@ def test_a_scalar_is_a_reduction_only_when_it_equals_one():
     assert info.value.diagnosis is None
 
 
+def test_an_input_returned_unchanged_is_no_size_off_by_one():
+    """A loop that never ran returns its input: (1, 4) for (1, 3) is no range bound off by
+    one when it is the input itself (transfer-learning's features on a 4 -> 6 -> 3 encoder)."""
+    x = np.arange(4.0).reshape(1, 4)
+    with pytest.raises(GradeFailure) as info:
+        assert_shape(x.copy(), (1, 3), "extract_features(model, x)", inputs={"x": x})
+    assert info.value.diagnosis.name == "input-returned"
+    with pytest.raises(GradeFailure) as info:
+        assert_shape(x + 1, (1, 3), "extract_features(model, x)", inputs={"x": x})
+    assert info.value.diagnosis.name == "off-by-one-length"  # not the input: the size story stands
+
+
 def _threshold_reference():
     ref = types.ModuleType("reference_thresholds")
     code = (

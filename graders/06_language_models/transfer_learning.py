@@ -84,7 +84,7 @@ def test_extract_features_shapes(learner, case):
     sizes, c, n = case
     model, x, _ = model_case(sizes, c, n, seed=1)
     assert_shape(learner.extract_features(model, x), (n, sizes[-1]), "extract_features(model, x)",
-                 on=on_model(model, x), hint=HINTS["extract_features"])  # fmt: skip
+                 on=on_model(model, x), inputs={"x": x}, hint=HINTS["extract_features"])  # fmt: skip
 
 
 @DTYPES
