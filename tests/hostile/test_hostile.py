@@ -102,9 +102,13 @@ def test_nnfs_check_survives(case, workspace):
 @pytest.mark.parametrize(
     "case", [c for c in CASES if c.fails != ALL or c.id == "torch-import"], ids=lambda c: c.id
 )
-def test_instructor_notebook_path_agrees(case, tmp_path):
+def test_instructor_notebook_path_agrees(case, tmp_path, monkeypatch):
     """The same submission as a notebook in a course folder, graded the way nbgrader's cells do."""
     from nnfs_cli.course import kernel as nbgrade
+    from nnfs_cli.grading import runner
+
+    # the CLI cases' call limit, not the 10 s default: a hanging case costs a limit per call
+    monkeypatch.setattr(runner, "grade", functools.partial(runner.grade, call_timeout=CALL_TIMEOUT))
 
     course = tmp_path / "course"
     (course / "source").mkdir(parents=True)
