@@ -31,8 +31,9 @@ HINTS = {
     "quantize_zeropoint": "lo = min(min x, 0), hi = max(max x, 0); scale = (hi - lo) / 255; "
     "z = -128 - round(lo / scale); q = clip(round(x / scale) + z, -128, 127).astype(int8)",
     "dequantize": "(q - zero_point) * scale, the subtraction in a wide type (int8 - int8 wraps around)",
-    "kv_cache_step": "positions start .. start + T_new - 1; per layer: append the new k, v to the cache, "
-    "then the new queries attend over every cached key j <= start + i",
+    "kv_cache_step": "positions start .. start + T_new - 1; per block: ln_1, c_attn, append the new k, v "
+    "to the cache, the new queries attend over every cached key j <= start + i; then c_proj, ln_2 and the "
+    "MLP on the new positions alone",
     "kv_cache_decode": "prefill the prompt at start 0; then each new token alone at start = its position "
     "(the number of tokens before it)",
     "speculative_decode": "accept x when u < p(x) / q(x) at x's own context; on rejection draw from "
@@ -411,23 +412,33 @@ def test_dequantize_inverts_quantize(learner, ref):
 
 
 # ---------------------------------------------------------------------------------------
-# kv_cache_step, kv_cache_decode: against the full recomputation lm_forward
+# kv_cache_step, kv_cache_decode: a GPT (the gpt topic's layout) against the full
+# recomputation lm_forward
 # ---------------------------------------------------------------------------------------
 
 V_LM, N_CTX = 9, 16
 
 
 def lm_params(d, n_layer, seed, dtype=np.float64):
-    """A random tiny LM; attention weights scaled by 1/sqrt(d) so that softmaxes stay soft."""
+    """A random GPT (the gpt topic's names) whose norms are not the identity and whose
+    biases are not zero, so that a step that skips one is seen; every matrix scaled by
+    1/sqrt(its fan-in) so that softmaxes stay soft."""
     rng = np.random.default_rng(seed)
-    p = {
-        "wte": rng.normal(size=(V_LM, d)),
-        "wpe": rng.normal(size=(N_CTX, d)),
-        "W_out": rng.normal(size=(d, V_LM)),
-    }
+    # positions weigh more than tokens: with wte and wpe alike a random tied GPT predicts its
+    # own input token again, and a greedy decoding that repeats one token is blind to where
+    # its positions went
+    p = {"wte": 0.3 * rng.normal(size=(V_LM, d)), "wpe": 2 * rng.normal(size=(N_CTX, d))}
+    shapes = {"attn_c_attn": (d, 3 * d), "attn_c_proj": (d, d), "mlp_c_fc": (d, 4 * d),
+              "mlp_c_proj": (4 * d, d)}  # fmt: skip
     for layer in range(n_layer):
-        for w in ("Wq", "Wk", "Wv", "Wo"):
-            p[f"l{layer}_{w}"] = rng.normal(size=(d, d)) / math.sqrt(d)
+        h = f"h{layer}_"
+        for norm in ("ln_1", "ln_2"):
+            p[h + norm + "_gamma"] = 1 + 0.2 * rng.normal(size=d)
+            p[h + norm + "_beta"] = 0.2 * rng.normal(size=d)
+        for name, (fan_in, fan_out) in shapes.items():
+            p[h + name + "_W"] = rng.normal(size=(fan_in, fan_out)) / math.sqrt(fan_in)
+            p[h + name + "_b"] = 0.2 * rng.normal(size=fan_out)
+    p["ln_f_gamma"], p["ln_f_beta"] = 1 + 0.2 * rng.normal(size=d), 0.2 * rng.normal(size=d)
     return {k: v.astype(dtype) for k, v in p.items()}
 
 
@@ -529,10 +540,11 @@ def test_kv_cache_step_float32(learner, ref):
 
 @pytest.mark.part("kv_cache_step", points=0.4)
 def test_kv_cache_step_large_scores(learner, ref):
-    """Wq and Wk scaled by 30 (scores up to ~1e3, far apart between rows): the softmax of
-    each query row stays finite and equals the reference's."""
+    """The q and k columns of c_attn scaled by 30 (scores up to ~1e3, far apart between
+    rows): the softmax of each query row stays finite and equals the reference's."""
     p = lm_params(8, 2, seed=167)
-    p = p | {k: 30 * v for k, v in p.items() if k.endswith(("Wq", "Wk"))}
+    for layer in range(2):  # c_attn's first 2d columns make q and k
+        p[f"h{layer}_attn_c_attn_W"] = p[f"h{layer}_attn_c_attn_W"] * np.repeat([30.0, 30.0, 1.0], 8)
     seq = np.random.default_rng(168).integers(0, V_LM, 7)
     # scores of ~1e3 round at ~1e-13 absolute; the softmax and two layers amplify that
     check_steps(learner, ref, p, seq, [4, 1, 2], 2, 2, tol={"rtol": 1e-6, "atol": 1e-9})

@@ -160,7 +160,9 @@ BUGS = [
                 "q @ k.transpose(0, 2, 1) / math.sqrt(dh)",
             ),
         ),  # fmt: skip
-        fails=("kv_cache_step", "kv_cache_decode"),
+        # only the prefill lacks its mask: it changes the cached keys of the second layer
+        # on, which the greedy tokens of the decode cases survive; the step's logits show it
+        fails=("kv_cache_step",),
     ),
     KnownBug(
         # Issue 25's: the offset counted twice after the prompt (start = len(prompt) + the

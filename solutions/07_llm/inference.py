@@ -28,17 +28,22 @@ element (the rounding error); outside it the error is the clamped distance.
 q is **int8**; scale has x's float dtype; z is an integer array (int64). Compute (q - z) in
 a wide integer or float type: int8 arithmetic wraps (100 - (-100) = -56 in int8).
 
-**KV cache** (a tiny causal attention language model, `lm_forward` given): tokens (T,) ->
-h = wte[tokens] + wpe[start .. start + T - 1] -> n_layer layers h = h + attn(h) -> logits
-h @ W_out (T, V). Each layer has Wq, Wk, Wv, Wo (d, d) (weights (in, out)); n_head heads
-of d_head = d / n_head; query i sees key j when j <= i; scores / sqrt(d_head). A layer's
-keys and values of past tokens never change, so decoding keeps them: the cache is
+**KV cache** on the GPT you built in the gpt topic (GPT-2's layout and parameter names;
+`lm_forward`, `layer_norm` and `gelu` given): tokens (T,) -> h = wte[tokens] +
+wpe[start .. start + T - 1] -> n_layer pre-LN blocks -> logits ln_f(h) @ wte^T (T, V). Block
+l (its parameters are named "h{l}_" + the name below): a = ln_1(h); q, k, v = the three d
+columns of a @ attn_c_attn_W + attn_c_attn_b (q first, then k, then v), each split into
+n_head heads of d_head = d / n_head; h = h + attention @ attn_c_proj_W + attn_c_proj_b;
+h = h + gelu(ln_2(h) @ mlp_c_fc_W + mlp_c_fc_b) @ mlp_c_proj_W + mlp_c_proj_b. Weights are
+(in, out); query i sees key j when j <= i; scores / sqrt(d_head). A layer's keys and values
+of past tokens never change, so decoding keeps them: the cache is
 {"k": (n_layer, n_head, t, d_head), "v": same} for the t tokens seen so far (t = 0: empty).
 `kv_cache_step` takes only the NEW tokens and their first position `start` (= t, the
 number of cached tokens), **appends their keys and values to the cache first, then**
 attends each new query over all t + T_new keys (so a token sees itself), with the causal
 mask shifted by start: new token i (position start + i) sees key j when j <= start + i.
-Its logits equal `lm_forward` of the whole sequence at those positions.
+The layer norms and the MLP act on each position alone, so they need no cache. Its logits
+equal `lm_forward` of the whole sequence at those positions.
 
 **Speculative decoding** (Leviathan et al. 2023; Chen et al. 2023): a cheap draft model q
 proposes gamma tokens, the target p checks them. Here both are bigram tables P, Q (V, V),
@@ -66,17 +71,19 @@ for 4096 tokens is 2 GiB in float16.
 
 ## Conventions this exercise holds (the grader checks each)
 - q int8; absmax clamps to [-127, 127], zero-point to [-128, 127]; per-channel shapes keepdims.
-- Weights (in, out), `x @ W`; the cache's layout (n_layer, n_head, t, d_head).
+- Weights (in, out), `x @ W`; c_attn's 3d columns are q, then k, then v (GPT-2's); the
+  output layer is wte itself (tied); the cache's layout (n_layer, n_head, t, d_head).
 - Greedy decoding takes the argmax of the last logits (the lowest id on a tie).
 - NumPy or torch tensors (a returned tensor reaches the grader as an array); not the
   modules that do the exercise's job (torch's quantize_per_tensor / per_channel,
   torch.ao, scaled_dot_product_attention, nn.MultiheadAttention, transformers).
 - Never modify an input in place (the cache included: return a new one).
 
-Read: Dettmers et al. (2022) LLM.int8(); Pope et al. (2022) "Efficiently scaling
-Transformer inference" (the KV cache and its memory); Leviathan, Kalman & Matias (2023)
-"Fast inference from Transformers via speculative decoding" (Algorithm 1, Theorem 3.5);
-Ainslie et al. (2023) GQA; Touvron et al. (2023) LLaMA 2.
+Read: Dettmers et al. (2022) LLM.int8(); Radford et al. (2019) GPT-2 (the layout); Pope
+et al. (2022) "Efficiently scaling Transformer inference" (the KV cache and its memory);
+Leviathan, Kalman & Matias (2023) "Fast inference from Transformers via speculative
+decoding" (Algorithm 1, Theorem 3.5); Ainslie et al. (2023) GQA; Touvron et al. (2023)
+LLaMA 2.
 """
 
 import math
@@ -142,11 +149,28 @@ def init_cache(n_layer: int, n_head: int, d_head: int) -> dict[str, np.ndarray]:
     return {"k": empty, "v": empty.copy()}
 
 
-def lm_forward(p: dict, tokens, n_layer: int, n_head: int):
-    """Given: the full forward of the tiny causal attention LM (the recomputation to match).
+def layer_norm(x, gamma, beta, eps: float = 1e-5):
+    """Given (as in the gpt topic): layer normalization over the last axis (biased
+    variance, eps inside the root). x: (..., d); gamma, beta: (d,)."""
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mu) / (var + eps) ** 0.5 * gamma + beta
 
-    p: "wte" (V, d), "wpe" (n_ctx, d), "l{l}_Wq", "l{l}_Wk", "l{l}_Wv", "l{l}_Wo" (d, d) for
-    l < n_layer, "W_out" (d, V); tokens (T,) ints, T <= n_ctx. Returns logits (T, V).
+
+def gelu(x):
+    """Given (as in the gpt topic): GPT-2's tanh approximation of GELU, any shape."""
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def lm_forward(p: dict, tokens, n_layer: int, n_head: int):
+    """Given: the full forward of the GPT (the recomputation a cache must match).
+
+    p: the gpt topic's names: "wte" (V, d), "wpe" (n_ctx, d), "h{l}_ln_1_gamma",
+    "h{l}_ln_1_beta", "h{l}_attn_c_attn_W" (d, 3d), "h{l}_attn_c_attn_b",
+    "h{l}_attn_c_proj_W" (d, d), "h{l}_attn_c_proj_b", "h{l}_ln_2_gamma", "h{l}_ln_2_beta",
+    "h{l}_mlp_c_fc_W" (d, 4d), "h{l}_mlp_c_fc_b", "h{l}_mlp_c_proj_W" (4d, d),
+    "h{l}_mlp_c_proj_b" for l < n_layer, "ln_f_gamma", "ln_f_beta"; tokens (T,) ints,
+    T <= n_ctx. Returns logits (T, V).
     """
     tokens = np.asarray(tokens, dtype=np.int64)
     T, d = len(tokens), p["wte"].shape[1]
@@ -154,23 +178,24 @@ def lm_forward(p: dict, tokens, n_layer: int, n_head: int):
     h = p["wte"][tokens] + p["wpe"][:T]
     future = ~np.tril(np.ones((T, T), dtype=bool))
     for layer in range(n_layer):
-        q, k, v = (
-            (h @ p[f"l{layer}_{w}"]).reshape(T, n_head, dh).transpose(1, 0, 2)
-            for w in ("Wq", "Wk", "Wv")
-        )
+        w = {name[len(f"h{layer}_") :]: v for name, v in p.items() if name.startswith(f"h{layer}_")}
+        qkv = layer_norm(h, w["ln_1_gamma"], w["ln_1_beta"]) @ w["attn_c_attn_W"] + w["attn_c_attn_b"]
+        q, k, v = (qkv[:, i * d : (i + 1) * d].reshape(T, n_head, dh).transpose(1, 0, 2) for i in range(3))
         scores = np.where(future, -np.inf, q @ k.transpose(0, 2, 1) / math.sqrt(dh))
         weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
         weights /= weights.sum(axis=-1, keepdims=True)
-        h = h + (weights @ v).transpose(1, 0, 2).reshape(T, d) @ p[f"l{layer}_Wo"]
-    return h @ p["W_out"]
+        h = h + (weights @ v).transpose(1, 0, 2).reshape(T, d) @ w["attn_c_proj_W"] + w["attn_c_proj_b"]
+        hidden = gelu(layer_norm(h, w["ln_2_gamma"], w["ln_2_beta"]) @ w["mlp_c_fc_W"] + w["mlp_c_fc_b"])
+        h = h + hidden @ w["mlp_c_proj_W"] + w["mlp_c_proj_b"]
+    return layer_norm(h, p["ln_f_gamma"], p["ln_f_beta"]) @ p["wte"].T
 
 
 def kv_cache_step(p: dict, tokens, cache: dict, start: int, n_layer: int, n_head: int):
     """Run the NEW tokens (T_new,) at positions start .. start + T_new - 1 against the cache.
 
-    cache: {"k", "v"} (n_layer, n_head, start, d_head). Appends the new keys and values,
-    then attends (causal, shifted by start). Returns (logits (T_new, V), the new cache with
-    start + T_new positions). The cache given is not modified.
+    p: as lm_forward; cache: {"k", "v"} (n_layer, n_head, start, d_head). Appends the new
+    keys and values, then attends (causal, shifted by start). Returns (logits (T_new, V),
+    the new cache with start + T_new positions). The cache given is not modified.
     """
     ### BEGIN SOLUTION
     tokens = np.asarray(tokens, dtype=np.int64)
@@ -181,10 +206,9 @@ def kv_cache_step(p: dict, tokens, cache: dict, start: int, n_layer: int, n_head
     keep = np.arange(past + T)[None, :] <= past + np.arange(T)[:, None]
     keys, values = [], []
     for layer in range(n_layer):
-        q, k, v = (
-            (h @ p[f"l{layer}_{w}"]).reshape(T, n_head, dh).transpose(1, 0, 2)
-            for w in ("Wq", "Wk", "Wv")
-        )
+        w = {name[len(f"h{layer}_") :]: v for name, v in p.items() if name.startswith(f"h{layer}_")}
+        qkv = layer_norm(h, w["ln_1_gamma"], w["ln_1_beta"]) @ w["attn_c_attn_W"] + w["attn_c_attn_b"]
+        q, k, v = (qkv[:, i * d : (i + 1) * d].reshape(T, n_head, dh).transpose(1, 0, 2) for i in range(3))
         k = np.concatenate([cache["k"][layer], k], axis=1)
         v = np.concatenate([cache["v"][layer], v], axis=1)
         keys.append(k)
@@ -192,8 +216,11 @@ def kv_cache_step(p: dict, tokens, cache: dict, start: int, n_layer: int, n_head
         scores = np.where(keep, q @ k.transpose(0, 2, 1) / math.sqrt(dh), -np.inf)
         weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
         weights /= weights.sum(axis=-1, keepdims=True)
-        h = h + (weights @ v).transpose(1, 0, 2).reshape(T, d) @ p[f"l{layer}_Wo"]
-    return h @ p["W_out"], {"k": np.stack(keys), "v": np.stack(values)}
+        h = h + (weights @ v).transpose(1, 0, 2).reshape(T, d) @ w["attn_c_proj_W"] + w["attn_c_proj_b"]
+        hidden = gelu(layer_norm(h, w["ln_2_gamma"], w["ln_2_beta"]) @ w["mlp_c_fc_W"] + w["mlp_c_fc_b"])
+        h = h + hidden @ w["mlp_c_proj_W"] + w["mlp_c_proj_b"]
+    logits = layer_norm(h, p["ln_f_gamma"], p["ln_f_beta"]) @ p["wte"].T
+    return logits, {"k": np.stack(keys), "v": np.stack(values)}
     ### END SOLUTION
 
 

@@ -1,8 +1,9 @@
 """A correct inference exercise in another style: torch tensors throughout, per-channel
 statistics by moving the channel axis first and flattening, the zero point as round((x -
-lo) / scale) - 128 rearranged, the KV-cache step with a loop over heads and an additive
--inf mask, speculative decoding with a running sum for the inverse CDF and the acceptance
-test as u q < p, and the memory estimates from a table of matrix shapes."""
+lo) / scale) - 128 rearranged, the KV-cache step of the GPT with a loop over heads (each
+head's columns cut from c_attn's thirds), torch's var_mean for the layer norms and an
+additive -inf mask, speculative decoding with a running sum for the inverse CDF and the
+acceptance test as u q < p, and the memory estimates from a table of matrix shapes."""
 
 import math
 
@@ -51,6 +52,17 @@ def init_cache(n_layer, n_head, d_head):
     return {"k": empty, "v": empty.copy()}
 
 
+def layer_norm(x, gamma, beta, eps=1e-5):
+    x = torch.as_tensor(x)
+    var, mu = torch.var_mean(x, dim=-1, unbiased=False, keepdim=True)
+    return (x - mu) * torch.rsqrt(var + eps) * torch.as_tensor(gamma) + torch.as_tensor(beta)
+
+
+def gelu(x):
+    x = torch.as_tensor(x)
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
 def lm_forward(p, tokens, n_layer, n_head):
     return kv_cache_step(
         p, tokens, init_cache(n_layer, n_head, p["wte"].shape[1] // n_head), 0, n_layer, n_head
@@ -69,30 +81,29 @@ def kv_cache_step(p, tokens, cache, start, n_layer, n_head):
         mask[i, start + i + 1 :] = float("-inf")
     ks, vs = [], []
     for layer in range(n_layer):
+        w = {name.split("_", 1)[1]: t for name, t in p.items() if name.startswith(f"h{layer}_")}
+        a = layer_norm(h, w["ln_1_gamma"], w["ln_1_beta"])
         heads, layer_k, layer_v = [], [], []
         for head in range(n_head):
-            cols = slice(head * dh, (head + 1) * dh)
-            q = h @ p[f"l{layer}_Wq"][:, cols]
-            k = torch.cat(
-                [
-                    torch.as_tensor(cache["k"][layer, head]).to(h.dtype),
-                    h @ p[f"l{layer}_Wk"][:, cols],
-                ]
+            # the head's columns inside each of c_attn's q, k and v thirds
+            q, k, v = (
+                a @ w["attn_c_attn_W"][:, part * d + head * dh : part * d + (head + 1) * dh]
+                + w["attn_c_attn_b"][part * d + head * dh : part * d + (head + 1) * dh]
+                for part in range(3)
             )
-            v = torch.cat(
-                [
-                    torch.as_tensor(cache["v"][layer, head]).to(h.dtype),
-                    h @ p[f"l{layer}_Wv"][:, cols],
-                ]
-            )
-            w = torch.softmax(q @ k.T / math.sqrt(dh) + mask, dim=-1)
-            heads.append(w @ v)
+            k = torch.cat([torch.as_tensor(cache["k"][layer, head]).to(h.dtype), k])
+            v = torch.cat([torch.as_tensor(cache["v"][layer, head]).to(h.dtype), v])
+            weights = torch.softmax(q @ k.T / math.sqrt(dh) + mask, dim=-1)
+            heads.append(weights @ v)
             layer_k.append(k)
             layer_v.append(v)
         ks.append(torch.stack(layer_k))
         vs.append(torch.stack(layer_v))
-        h = h + torch.cat(heads, dim=-1) @ p[f"l{layer}_Wo"]
-    return h @ p["W_out"], {"k": torch.stack(ks), "v": torch.stack(vs)}
+        h = h + torch.cat(heads, dim=-1) @ w["attn_c_proj_W"] + w["attn_c_proj_b"]
+        m = gelu(layer_norm(h, w["ln_2_gamma"], w["ln_2_beta"]) @ w["mlp_c_fc_W"] + w["mlp_c_fc_b"])
+        h = h + m @ w["mlp_c_proj_W"] + w["mlp_c_proj_b"]
+    logits = layer_norm(h, p["ln_f_gamma"], p["ln_f_beta"]) @ p["wte"].T
+    return logits, {"k": torch.stack(ks), "v": torch.stack(vs)}
 
 
 def kv_cache_decode(p, prompt, max_new_tokens, n_layer, n_head):
