@@ -27,7 +27,11 @@ runs that same layout (GPT-2's names). Everything measured is then the learner's
   check asks for `MIN_SIZE_SHARE` of the predicted factor, which a scale per weight or
   float16 "int8" misses.
 
-Measured when written, with the references (seeds 0-4): see `MEASURED` below.
+Measured when written, with the references called in-process (seeds 0-4, 18-29 s a run
+at low priority beside a benchmark): the reference train_gpt's loss 3.98 -> 2.38 in 100
+steps; the cached tokens equal recomputation's; int8 gives the same 4 x 120 tokens for 4
+seeds, and for seed 1 all 4 prompts part at new token 43-44, where the float margin is
+0.007 (`TIE` = 0.05); int8 3.65x smaller against model_memory's 4.00x (share 0.91).
 """
 
 from __future__ import annotations
@@ -52,7 +56,6 @@ CONFIG = {
     "d_ff": 0,
     "tie_embeddings": False,
 }
-MEASURED = ""
 
 
 def _batches(seed: int) -> tuple[np.ndarray, int]:
