@@ -9,7 +9,11 @@ runs that same layout (GPT-2's names). Everything measured is then the learner's
 - **same tokens**: their `kv_cache_decode` (one call per prompt) against full recomputation
   (the given `lm_forward` on the whole sequence at every step, in this process: it is not
   the learner's code), in float64 so that only a wrong cache can part them; 4 prompts (an
-  EOS, then nothing, "the", "some", "a"), 120 new greedy tokens each; equal exactly.
+  EOS, then nothing, "the", "some", "a"), 120 new greedy tokens each; equal exactly. And
+  the logits: greedy tokens can survive a wrong cache (this small model leans little on
+  its position table, so a cache that reads positions from 0 keeps them), so their
+  `kv_cache_step`, fed the prompt "the" and then 40 tokens one a call, must give
+  recomputation's logits within `LOGIT_RTOL` of the largest.
 - **int8**: every matrix, stored as float32, through their `quantize_absmax` per output
   channel (axis 1 of the (in, out) weights, per row of the two tables: the tied wte is the
   output layer's rows too) and back through their `dequantize`; biases and layer-norm
@@ -46,6 +50,10 @@ from nnfs_cli.milestones import Outcome
 D, N_LAYER, N_HEAD, N_CTX = 64, 2, 8, 128
 BATCH, STEPS, LR, N_SENTENCES = 4, 100, 1e-2, 3000
 N_NEW, TIE, MIN_SPEEDUP, MIN_SIZE_SHARE = 120, 0.05, 1.5, 0.85
+# kv_cache_step's logits, fed one token a call, against recomputation's: both float64, so
+# a right cache differs by rounding (7e-16 of the largest logit), a cache that reads
+# positions from 0 by 0.13
+N_STEPS, LOGIT_RTOL = 40, 1e-9
 EOS = 1
 SEED = 0
 CONFIG = {
@@ -102,6 +110,26 @@ def _cached(inf, p: dict, prompt: list[int], n_new: int = N_NEW) -> tuple[list[i
     return [int(t) for t in np.asarray(tokens).ravel()], time.perf_counter() - started
 
 
+def _step_error(inf, lm_forward, p: dict, tokens: list[int], prompt: int) -> tuple[float, int | None]:
+    """The learner's `kv_cache_step` fed `tokens`: the first `prompt` at once, then one a
+    call (N_STEPS calls). Returns the largest |logit difference| from recomputation over the
+    largest |logit|, and the first position past LOGIT_RTOL (None if none)."""
+    full = lm_forward(p, tokens[: prompt + N_STEPS], N_LAYER, N_HEAD)
+    empty = np.zeros((N_LAYER, N_HEAD, 0, D // N_HEAD))
+    cache, start, worst, first = {"k": empty, "v": empty.copy()}, 0, 0.0, None
+    scale = float(np.abs(full).max())
+    for size in [prompt] + [1] * N_STEPS:
+        logits, cache = inf.kv_cache_step(p, tokens[start : start + size], cache, start, N_LAYER, N_HEAD)
+        logits = np.asarray(logits, dtype=np.float64).reshape(-1)
+        want = full[start : start + size].reshape(-1)
+        err = float(np.abs(logits - want).max()) / scale if logits.shape == want.shape else np.inf
+        if err > LOGIT_RTOL and first is None:
+            first = start + size - 1
+        worst, start = max(worst, err), start + size
+        cache = {k: np.asarray(v) for k, v in cache.items()}
+    return worst, first
+
+
 def _int8(inf, p: dict) -> tuple[dict, int, int]:
     """Every matrix (stored float32) through the learner's absmax quantizer and back; the
     vectors kept. Returns (the restored model in float64, its bytes, the float32 bytes)."""
@@ -140,6 +168,11 @@ def run(code, seed: int = SEED) -> Outcome:
     full = [_recompute(lm_forward, p, prompt) for prompt in prompts]
     cached = [_cached(inf, p, prompt) for prompt in prompts]
     cache_wrong = [i for i, ((want, _, _), (got, _)) in enumerate(zip(full, cached)) if got != want]
+    # greedy tokens can survive a wrong cache (a model that leans little on positions): the
+    # logits cannot
+    step_error, step_first = _step_error(inf, lm_forward, p, full[1][0], len(prompts[1]))
+    if step_first is not None and not cache_wrong:
+        cache_wrong = [1]
     speedup = sum(f[2][-1] for f in full) / max(sum(c[1] for c in cached), 1e-9)
 
     restored, int8_bytes, float_bytes = _int8(inf, p)
@@ -169,10 +202,14 @@ def run(code, seed: int = SEED) -> Outcome:
     }
     parts = [
         "your GPT (trained by your train_gpt) with your KV cache: the greedy tokens equal full recomputation's "
-        "(4 prompts x 120 tokens)"
+        f"(4 prompts x 120 tokens), and kv_cache_step's logits too ({N_STEPS} tokens fed one a call, within "
+        f"{max(step_error, 1e-16):.0e} of the largest)"
         if checks["cache"]
-        else f"with your KV cache your GPT's greedy tokens differ from full recomputation's for prompt(s) {cache_wrong} "
-        f"(first at token {_parting(full[cache_wrong[0]][0], cached[cache_wrong[0]][0])} of prompt + new tokens)",
+        else f"with your KV cache your GPT's logits differ from full recomputation's: kv_cache_step fed one token a "
+        f"call is off by {step_error:.2g} of the largest logit, first at position {step_first}"
+        + (f"; the greedy tokens differ for prompt(s) {cache_wrong} (first at token "
+           f"{_parting(full[cache_wrong[0]][0], cached[cache_wrong[0]][0])} of prompt + new tokens)"
+           if any(full[i][0] != cached[i][0] for i in cache_wrong) else ", though the greedy tokens agree"),
         "int8 weights not judged (their tokens come from the same cache)" if cache_wrong else
         f"int8 weights give the same tokens for {same}/4 prompts"
         + ("" if same == 4 else f", the others part at new token(s) {[a + 1 for a in partings if a is not None]}, where the "
