@@ -17,13 +17,16 @@ import numpy as np
 import pytest
 
 from nnfs_cli.checks import (
+    GradeFailure,
     assert_close,
     assert_count,
     assert_not_using,
     assert_shape,
     assert_true,
     describe,
+    tolerances,
 )
+from nnfs_cli.grading.result import Diagnosis
 
 HINTS = {
     "quantize_absmax": "scale = max|x| / 127 over the reduced axes (keepdims per channel); "
@@ -463,6 +466,37 @@ def call_step(learner, p, tokens, cache, start, n_layer, n_head):
     return logits, new, on
 
 
+def where_the_step_parts(new, exp_cache, n_layer, wte, tol):
+    """Wrong logits located by the cache the step returned: the first block whose keys or
+    values differ says where the mistake is (None when the cache's shape is wrong: no
+    evidence then)."""
+    try:
+        got = {n: np.asarray(new[n], dtype=np.float64) for n in ("k", "v")}
+    except (TypeError, ValueError, KeyError):
+        return None
+    if any(got[n].shape != exp_cache[n].shape for n in got):
+        return None
+    rtol, atol = tolerances(exp_cache["k"], wte, rtol=tol.get("rtol", 1e-7), atol=tol.get("atol", 1e-10))
+    wrong = [(layer, n) for layer in range(n_layer) for n in ("k", "v")
+             if not np.allclose(got[n][layer], exp_cache[n][layer], rtol=rtol, atol=atol)]  # fmt: skip
+    if not wrong:
+        return Diagnosis("signature", "kv-step-wrong-after-the-last-keys",
+                         "every block's cached keys and values are right, the logits are not: the mistake is after "
+                         "the last block's keys and values: its queries, mask (shifted by start), softmax or "
+                         "1/sqrt(d_head), c_proj, ln_2, the MLP, ln_f, or the tied output layer (@ wte.T)")  # fmt: skip
+    layer, name = wrong[0]
+    if layer == 0:
+        which = "keys and values" if (0, "k") in wrong and (0, "v") in wrong else {"k": "keys", "v": "values"}[name]
+        return Diagnosis("signature", "kv-step-wrong-before-the-first-attention",
+                         f"block 0's cached {which} already differ: the mistake is before the first attention: "
+                         "the embedding (wte[tokens] + wpe[start : start + T_new]), ln_1, or c_attn and its split "
+                         "into q, k, v (q first, then k, then v; then the heads)")  # fmt: skip
+    return Diagnosis("signature", "kv-step-wrong-inside-a-block",
+                     f"block {layer - 1}'s cached keys and values are right and block {layer}'s differ: the mistake "
+                     f"is in block {layer - 1} after its keys and values: its queries, mask (shifted by start), "
+                     "softmax or 1/sqrt(d_head), c_proj, ln_2, the MLP, or a residual")  # fmt: skip
+
+
 def check_steps(learner, ref, p, seq, chunks, n_layer, n_head, dtype_label="", tol=None):
     """Feed seq in chunks (the first is the prompt): each chunk's logits equal lm_forward's
     at those positions, and the cache equals the one the whole sequence gives."""
@@ -481,10 +515,16 @@ def check_steps(learner, ref, p, seq, chunks, n_layer, n_head, dtype_label="", t
             on=on,
             expected=full[start : start + size],
         )
-        assert_close(logits, full[start : start + size], f"kv_cache_step: logits ({label}) vs lm_forward of the "
-                     f"whole sequence", on=on, inputs={"wte": p["wte"]}, hint=HINTS["kv_cache_step"], **(tol or {}))  # fmt: skip
         _, exp_cache = ref.kv_cache_step(p, seq[: start + size], ref.init_cache(n_layer, n_head, d_head), 0,
                                          n_layer, n_head)  # fmt: skip
+        try:
+            assert_close(logits, full[start : start + size], f"kv_cache_step: logits ({label}) vs lm_forward of "
+                         f"the whole sequence", on=on, inputs={"wte": p["wte"]}, hint=HINTS["kv_cache_step"],
+                         **(tol or {}))  # fmt: skip
+        except GradeFailure as failure:
+            if failure.diagnosis is None:
+                failure.diagnosis = where_the_step_parts(new, exp_cache, n_layer, p["wte"], tol or {})
+            raise
         for name in ("k", "v"):
             exp = exp_cache[name]
             assert_shape(new[name], exp.shape, f"kv_cache_step: cache['{name}'] after {label} "
