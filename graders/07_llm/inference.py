@@ -488,9 +488,10 @@ def where_the_step_parts(new, exp_cache, n_layer, wte, tol):
     if layer == 0:
         which = "keys and values" if (0, "k") in wrong and (0, "v") in wrong else {"k": "keys", "v": "values"}[name]
         return Diagnosis("signature", "kv-step-wrong-before-the-first-attention",
-                         f"block 0's cached {which} already differ: the mistake is before the first attention: "
-                         "the embedding (wte[tokens] + wpe[start : start + T_new]), ln_1, or c_attn and its split "
-                         "into q, k, v (q first, then k, then v; then the heads)")  # fmt: skip
+                         f"block 0's cached {which} already differ: the mistake is in what block 0 caches: the "
+                         "embedding (wte[tokens] + wpe[start : start + T_new]), ln_1, c_attn and its split into q, "
+                         "k, v (q first, then k, then v; then the heads), or the append (the new keys after the "
+                         "cached ones, along the positions axis)")  # fmt: skip
     return Diagnosis("signature", "kv-step-wrong-inside-a-block",
                      f"block {layer - 1}'s cached keys and values are right and block {layer}'s differ: the mistake "
                      f"is in block {layer - 1} after its keys and values: its queries, mask (shifted by start), "
